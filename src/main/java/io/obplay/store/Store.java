@@ -1,0 +1,73 @@
+package io.obplay.store;
+
+import io.obplay.plan.Dag;
+import io.obplay.plan.Node;
+import io.obplay.plan.SubTask;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Where DAGs, their nodes, sub-tasks, states, times and logs are kept. Every method is one transaction:
+ * a reader never sees half of a write, and a process killed mid-run leaves every record whole.
+ * Implementations are thread-safe.
+ */
+public interface Store extends AutoCloseable {
+
+    /**
+     * Stores a planned DAG as a new one: assigns the next dag id and fresh node and sub-task ids, and
+     * generic ids of the given kind for this agent (see {@link IdScheme}). When {@code exclusive} is true and
+     * the DAG is a maintenance DAG (maintenance_type != 1), the insert happens only if no other maintenance
+     * DAG of the same maintenance key holds the lock (unfinished, or FAILED and not passed); the check and
+     * the insert are atomic, so of two racing callers exactly one wins.
+     *
+     * @return the stored DAG, with its ids
+     * @throws UnderMaintenanceException naming the holding DAG
+     */
+    Dag insert(Dag planned, IdScheme ids, boolean exclusive) throws UnderMaintenanceException;
+
+    /** The whole DAG: nodes, sub-tasks and their logs. */
+    Optional<Dag> dag(long dagId);
+
+    /** DAGs without their nodes, newest first, at most {@code limit}. */
+    List<Dag> dags(int limit);
+
+    /** Unfinished DAGs (READY, PENDING, RUNNING, and FAILED maintenance DAGs not passed), without nodes. */
+    List<Dag> unfinished();
+
+    /** The newest maintenance DAG of this key, finished or not, without nodes. */
+    Optional<Dag> latestMaintenance(String maintenanceKey);
+
+    /** The maintenance DAG that holds the lock for this key, if any, without nodes. */
+    Optional<Dag> lockHolder(String maintenanceKey);
+
+    Optional<Node> node(long nodeId);
+
+    Optional<SubTask> subTask(long taskId);
+
+    /** The id of the DAG a node belongs to. */
+    Optional<Long> dagOfNode(long nodeId);
+
+    /** The id of the node a sub-task belongs to. */
+    Optional<Long> nodeOfSubTask(long taskId);
+
+    /** Saves the DAG-level fields (stage, state, operator, times); nodes are not touched. */
+    void updateDag(Dag dag);
+
+    /** Saves the node-level fields (state, operator, times); sub-tasks are not touched. */
+    void updateNode(Node node);
+
+    /** Saves a sub-task's state, operator, times and execute_times, and appends {@code newLogs}, atomically. */
+    void updateSubTask(SubTask task, List<String> newLogs);
+
+    /** Appends log lines to a sub-task. */
+    void appendLogs(long taskId, List<String> lines);
+
+    /** Records which process drives a DAG now ({@code pid@hostname}), or null when none. */
+    void setOwner(long dagId, String owner);
+
+    Optional<String> owner(long dagId);
+
+    @Override
+    void close();
+}
