@@ -1,0 +1,489 @@
+package io.obplay.inventory;
+
+import org.yaml.snakeyaml.nodes.Node;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Reads an inventory file into a resolved {@link Inventory}, or reports every mistake at once.
+ *
+ * <p>Precedence, highest first: the server's own keys, its zone's (or obproxy cluster's) keys, the top-level
+ * defaults ({@code ssh:}, {@code observer:}, {@code obproxy.defaults:}), the built-in defaults. Each resolved
+ * value remembers where it came from.
+ */
+public final class InventoryLoader {
+    static final List<String> TOP_KEYS = List.of("cluster", "transport", "ssh", "observer", "zones", "obproxy", "vars");
+    static final List<String> SSH_KEYS = List.of("user", "port", "key", "known_hosts", "host_key_checking", "connect_timeout", "jump");
+    static final List<String> OBSERVER_KEYS = List.of("home_path", "mysql_port", "rpc_port", "agent_port",
+            "data_dir", "redo_dir", "clog_dir", "slog_dir", "pid_file");
+    static final List<String> OBPROXY_KEYS = List.of("home_path", "listen_port", "prometheus_listen_port",
+            "rpc_listen_port", "agent_port", "pid_file", "daemon_pid_file");
+    static final List<String> OBPROXY_TOP_KEYS = List.of("defaults", "ssh", "vars", "clusters");
+
+    private static final Set<String> PORT_KEYS = Set.of("mysql_port", "rpc_port", "agent_port", "listen_port",
+            "prometheus_listen_port", "rpc_listen_port");
+
+    private final YamlSource src;
+    /** Where each server was declared, for messages about servers that clash. */
+    private final Map<Server, Node> declared = new java.util.IdentityHashMap<>();
+
+    private InventoryLoader(YamlSource src) {
+        this.src = src;
+    }
+
+    public static Inventory load(Path file) throws InvalidInputException {
+        return load(YamlSource.read(file));
+    }
+
+    public static Inventory load(YamlSource src) throws InvalidInputException {
+        Inventory inv = new InventoryLoader(src).read();
+        if (!src.problems().isEmpty()) {
+            throw new InvalidInputException(src.problems());
+        }
+        return inv;
+    }
+
+    /** One level of settings: where it stands (for origins) and its mapping (null when absent). */
+    private record Layer(String name, YamlMap map) {
+    }
+
+    private Inventory read() {
+        YamlMap top = src.rootMap("the inventory");
+        if (top == null) {
+            return null;
+        }
+        top.allow(TOP_KEYS);
+        String cluster = top.requiredString("cluster");
+        TransportKind transport = top.enumValue("transport", TransportKind.class);
+        if (transport == null) {
+            transport = TransportKind.SSH;
+        }
+        Layer topSsh = layer("top-level ssh", top.map("ssh"), SSH_KEYS);
+        Layer topObserver = layer("observer defaults", top.map("observer"), OBSERVER_KEYS);
+        Layer topVars = new Layer("top-level vars", top.map("vars"));
+
+        List<Zone> zones = new ArrayList<>();
+        YamlMap zonesMap = top.map("zones");
+        if (zonesMap == null) {
+            if (!top.has("obproxy")) {
+                src.problem(top.node(), "the inventory has no 'zones' and no 'obproxy'; expected at least one zone with servers");
+            }
+        } else {
+            for (String zoneName : zonesMap.keys()) {
+                zones.add(readZone(zoneName, zonesMap, topSsh, topObserver, topVars, cluster));
+            }
+        }
+        List<ObproxyCluster> proxies = readObproxy(top.map("obproxy"), topSsh, topVars, cluster);
+        Inventory inv = new Inventory(src.file(), src.sha256(), cluster, transport, zones, proxies);
+        checkUnique(inv);
+        return inv;
+    }
+
+    private Layer layer(String name, YamlMap map, List<String> allowed) {
+        if (map != null) {
+            map.allow(allowed);
+        }
+        return new Layer(name, map);
+    }
+
+    private Zone readZone(String zoneName, YamlMap zonesMap, Layer topSsh, Layer topObserver, Layer topVars, String cluster) {
+        YamlMap zone = zonesMap.map(zoneName);
+        List<Server> servers = new ArrayList<>();
+        if (zone == null) {
+            src.problem(zonesMap.value(zoneName), "zone '" + zoneName + "' needs 'servers', a list of hosts");
+            return new Zone(zoneName, servers);
+        }
+        zone.allow(concat(List.of("servers", "ssh", "vars"), OBSERVER_KEYS));
+        Layer zoneLayer = new Layer("zone " + zoneName, zone);
+        Layer zoneSsh = layer("zone " + zoneName + " ssh", zone.map("ssh"), SSH_KEYS);
+        Layer zoneVars = new Layer("zone " + zoneName + " vars", zone.map("vars"));
+        List<Node> items = zone.list("servers");
+        if (items == null || items.isEmpty()) {
+            src.problem(zone.has("servers") ? zone.value("servers") : zone.node(),
+                    "zone '" + zoneName + "' has no servers; expected 'servers:' with at least one '- host: ...'");
+            return new Zone(zoneName, servers);
+        }
+        for (Node item : items) {
+            YamlMap s = YamlMap.of(src, item, "a server of zone " + zoneName);
+            if (s == null) {
+                continue;
+            }
+            s.allow(concat(List.of("host", "ssh", "vars"), OBSERVER_KEYS));
+            String host = s.requiredString("host");
+            if (host == null) {
+                continue;
+            }
+            Layer serverLayer = new Layer("server " + host, s);
+            Layer serverSsh = layer("server " + host + " ssh", s.map("ssh"), SSH_KEYS);
+            Server server = observer(zoneName, host, List.of(serverLayer, zoneLayer, topObserver),
+                    List.of(serverSsh, zoneSsh, topSsh),
+                    List.of(new Layer("server " + host + " vars", s.map("vars")), zoneVars, topVars), cluster);
+            if (server != null) {
+                declared.put(server, s.value("host"));
+                servers.add(server);
+            }
+        }
+        return new Zone(zoneName, servers);
+    }
+
+    private Server observer(String zone, String host, List<Layer> layers, List<Layer> sshLayers, List<Layer> vars, String cluster) {
+        Map<String, Setting> settings = new LinkedHashMap<>();
+        settings.put("cluster", new Setting(cluster, "inventory"));
+        settings.put("zone", new Setting(zone, "inventory"));
+        settings.put("host", new Setting(host, "inventory"));
+        String home = path(settings, "home_path", layers, "/home/admin/oceanbase", null);
+        int mysql = port(settings, "mysql_port", layers, 2881);
+        int rpc = port(settings, "rpc_port", layers, 2882);
+        int agent = port(settings, "agent_port", layers, 2886);
+        String data = path(settings, "data_dir", layers, home + "/store", "home_path + /store");
+        String redo = path(settings, "redo_dir", layers, data, "data_dir");
+        String clog = path(settings, "clog_dir", layers, redo + "/clog", "redo_dir + /clog");
+        String slog = path(settings, "slog_dir", layers, redo + "/slog", "redo_dir + /slog");
+        String pid = homeRelative(settings, "pid_file", layers, home, "run/observer.pid");
+        SshSettings ssh = ssh(settings, sshLayers);
+        readVars(settings, vars);
+        if (home == null || data == null || redo == null || clog == null || slog == null || pid == null || ssh == null) {
+            return null;
+        }
+        Map<String, String> dirs = new LinkedHashMap<>();
+        dirs.put("home", home);
+        for (String sub : List.of("log", "run", "etc", "bin", "lib", "store")) {
+            dirs.put(sub, home + "/" + sub);
+        }
+        dirs.put("data_dir", data);
+        dirs.put("redo_dir", redo);
+        dirs.put("clog_dir", clog);
+        dirs.put("slog_dir", slog);
+        Map<String, Integer> ports = new LinkedHashMap<>();
+        ports.put("mysql_port", mysql);
+        ports.put("rpc_port", rpc);
+        return new Server(Role.OBSERVER, host + ":" + agent, zone, 0, 0, host, agent, ssh, home, dirs, ports,
+                Map.of("server", pid), settings);
+    }
+
+    private List<ObproxyCluster> readObproxy(YamlMap obproxy, Layer topSsh, Layer topVars, String cluster) {
+        List<ObproxyCluster> out = new ArrayList<>();
+        if (obproxy == null) {
+            return out;
+        }
+        obproxy.allow(OBPROXY_TOP_KEYS);
+        Layer defaults = layer("obproxy defaults", obproxy.map("defaults"), OBPROXY_KEYS);
+        Layer proxySsh = layer("obproxy ssh", obproxy.map("ssh"), SSH_KEYS);
+        Layer proxyVars = new Layer("obproxy vars", obproxy.map("vars"));
+        List<Node> clusters = obproxy.list("clusters");
+        if (clusters == null || clusters.isEmpty()) {
+            src.problem(obproxy.node(), "'obproxy' has no clusters; expected 'clusters:' with at least one '- id: N'");
+            return out;
+        }
+        Set<Integer> ids = new LinkedHashSet<>();
+        for (Node item : clusters) {
+            YamlMap c = YamlMap.of(src, item, "an obproxy cluster");
+            if (c == null) {
+                continue;
+            }
+            c.allow(concat(List.of("id", "name", "servers", "ssh", "vars"), OBPROXY_KEYS));
+            Integer id = c.integer("id", 1, Integer.MAX_VALUE, "a positive whole number (OCP's cluster id)");
+            if (id == null) {
+                if (!c.has("id")) {
+                    src.problem(c.node(), "an obproxy cluster needs 'id', a positive whole number");
+                }
+                continue;
+            }
+            if (!ids.add(id)) {
+                src.problem(c.value("id"), "obproxy cluster id " + id + " is used twice; expected unique ids");
+                continue;
+            }
+            String name = c.string("name");
+            if (name == null) {
+                name = "obproxy-" + id;
+            }
+            Layer clusterLayer = new Layer("obproxy cluster " + id, c);
+            Layer clusterSsh = layer("obproxy cluster " + id + " ssh", c.map("ssh"), SSH_KEYS);
+            Layer clusterVars = new Layer("obproxy cluster " + id + " vars", c.map("vars"));
+            List<Server> servers = new ArrayList<>();
+            List<Node> items = c.list("servers");
+            if (items == null || items.isEmpty()) {
+                src.problem(c.node(), "obproxy cluster " + id + " has no servers; expected 'servers:' with '- { id: N, host: ... }'");
+            } else {
+                Map<Integer, Node> serverIds = new HashMap<>();
+                for (Node sn : items) {
+                    YamlMap s = YamlMap.of(src, sn, "a server of obproxy cluster " + id);
+                    if (s == null) {
+                        continue;
+                    }
+                    s.allow(concat(List.of("id", "host", "ssh", "vars"), OBPROXY_KEYS));
+                    Integer sid = s.integer("id", 1, Integer.MAX_VALUE, "a positive whole number (OCP's obproxy server id)");
+                    String host = s.requiredString("host");
+                    if (sid == null && !s.has("id")) {
+                        src.problem(s.node(), "an obproxy server needs 'id', a positive whole number");
+                    }
+                    if (sid == null || host == null) {
+                        continue;
+                    }
+                    if (serverIds.containsKey(sid)) {
+                        src.problem(s.value("id"), "obproxy server id " + sid + " is used twice in obproxy cluster " + id
+                                + " (first at " + src.where(serverIds.get(sid)) + "); expected unique ids");
+                        continue;
+                    }
+                    serverIds.put(sid, s.value("id"));
+                    Server server = obproxyServer(id, name, sid, host,
+                            List.of(new Layer("obproxy server " + sid, s), clusterLayer, defaults),
+                            List.of(layer("obproxy server " + sid + " ssh", s.map("ssh"), SSH_KEYS), clusterSsh, proxySsh, topSsh),
+                            List.of(new Layer("obproxy server " + sid + " vars", s.map("vars")), clusterVars, proxyVars, topVars),
+                            cluster);
+                    if (server != null) {
+                        declared.put(server, s.value("host"));
+                        servers.add(server);
+                    }
+                }
+            }
+            out.add(new ObproxyCluster(id, name, servers));
+        }
+        return out;
+    }
+
+    private Server obproxyServer(int clusterId, String clusterName, int id, String host, List<Layer> layers,
+                                 List<Layer> sshLayers, List<Layer> vars, String cluster) {
+        Map<String, Setting> settings = new LinkedHashMap<>();
+        settings.put("cluster", new Setting(cluster, "inventory"));
+        settings.put("obproxy_cluster", new Setting(clusterName, "inventory"));
+        settings.put("obproxy_cluster_id", new Setting(clusterId, "inventory"));
+        settings.put("obproxy_id", new Setting(id, "inventory"));
+        settings.put("host", new Setting(host, "inventory"));
+        String home = path(settings, "home_path", layers, "/home/admin/obproxy", null);
+        int listen = port(settings, "listen_port", layers, 2883);
+        int prometheus = port(settings, "prometheus_listen_port", layers, 2884);
+        int rpc = port(settings, "rpc_listen_port", layers, 2885);
+        int agent = port(settings, "agent_port", layers, 2886);
+        String pid = homeRelative(settings, "pid_file", layers, home, "run/obproxy.pid");
+        String daemon = homeRelative(settings, "daemon_pid_file", layers, home, "run/obproxyd-" + host + "-" + listen + ".pid");
+        SshSettings ssh = ssh(settings, sshLayers);
+        readVars(settings, vars);
+        if (home == null || pid == null || daemon == null || ssh == null) {
+            return null;
+        }
+        Map<String, String> dirs = new LinkedHashMap<>();
+        dirs.put("home", home);
+        for (String sub : List.of("log", "run", "etc", "bin", "lib")) {
+            dirs.put(sub, home + "/" + sub);
+        }
+        Map<String, Integer> ports = new LinkedHashMap<>();
+        ports.put("listen_port", listen);
+        ports.put("prometheus_listen_port", prometheus);
+        if (layers.stream().anyMatch(l -> l.map() != null && l.map().has("rpc_listen_port"))) {
+            ports.put("rpc_listen_port", rpc);
+        }
+        Map<String, String> pidFiles = new LinkedHashMap<>();
+        pidFiles.put("server", pid);
+        pidFiles.put("daemon", daemon);
+        return new Server(Role.OBPROXY, "obproxy:" + clusterId + "/" + id, clusterName, clusterId, id, host, agent,
+                ssh, home, dirs, ports, pidFiles, settings);
+    }
+
+    /** Finds a key in the first layer that has it. */
+    private Layer find(String key, List<Layer> layers) {
+        for (Layer l : layers) {
+            if (l.map() != null && l.map().has(key) && !YamlMap.isNull(l.map().value(key))) {
+                return l;
+            }
+        }
+        return null;
+    }
+
+    private int port(Map<String, Setting> settings, String key, List<Layer> layers, int def) {
+        Layer l = find(key, layers);
+        if (l == null) {
+            settings.put(key, new Setting(def, "built-in default"));
+            return def;
+        }
+        Integer p = l.map().port(key);
+        settings.put(key, new Setting(p == null ? def : p, l.name() + " (" + l.map().where(key) + ")"));
+        return p == null ? def : p;
+    }
+
+    private String path(Map<String, Setting> settings, String key, List<Layer> layers, String def, String derivedFrom) {
+        Layer l = find(key, layers);
+        if (l == null) {
+            if (def == null) {
+                return null;
+            }
+            settings.put(key, new Setting(def, derivedFrom == null ? "built-in default" : "derived from " + derivedFrom));
+            return def;
+        }
+        String p = l.map().string(key);
+        if (p == null) {
+            return null;
+        }
+        String problem = absolutePathProblem(p);
+        if (problem != null) {
+            l.map().source().problem(l.map().value(key), "'" + key + "' is '" + p + "': " + problem);
+            return null;
+        }
+        String norm = stripSlash(p);
+        settings.put(key, new Setting(norm, l.name() + " (" + l.map().where(key) + ")"));
+        return norm;
+    }
+
+    private String homeRelative(Map<String, Setting> settings, String key, List<Layer> layers, String home, String def) {
+        if (home == null) {
+            return null;
+        }
+        Layer l = find(key, layers);
+        String value = l == null ? def : l.map().string(key);
+        if (value == null) {
+            return null;
+        }
+        String full = value.startsWith("/") ? value : home + "/" + value;
+        if (full.contains("/../") || full.endsWith("/..")) {
+            l.map().source().problem(l.map().value(key), "'" + key + "' is '" + value + "': must not contain '..'");
+            return null;
+        }
+        settings.put(key, new Setting(full, l == null ? "built-in default (home_path + /" + def + ")" : l.name() + " (" + l.map().where(key) + ")"));
+        return full;
+    }
+
+    private SshSettings ssh(Map<String, Setting> settings, List<Layer> layers) {
+        SshSettings d = SshSettings.DEFAULTS;
+        String user = sshValue(settings, "user", layers, d.user(), YamlMap::string);
+        Integer port = sshValue(settings, "port", layers, d.port(), YamlMap::port);
+        String key = sshValue(settings, "key", layers, d.key(), YamlMap::string);
+        String known = sshValue(settings, "known_hosts", layers, d.knownHosts(), YamlMap::string);
+        HostKeyChecking checking = sshValue(settings, "host_key_checking", layers, d.hostKeyChecking(),
+                (m, k) -> m.enumValue(k, HostKeyChecking.class));
+        Duration timeout = sshValue(settings, "connect_timeout", layers, d.connectTimeout(), YamlMap::duration);
+        String jump = sshValue(settings, "jump", layers, d.jump(), YamlMap::string);
+        return new SshSettings(user, port, key, known, checking, timeout, jump);
+    }
+
+    private <T> T sshValue(Map<String, Setting> settings, String key, List<Layer> layers, T def,
+                           java.util.function.BiFunction<YamlMap, String, T> read) {
+        Layer l = find(key, layers);
+        T value = l == null ? null : read.apply(l.map(), key);
+        if (value == null) {
+            value = def;
+        }
+        Object shown = value instanceof HostKeyChecking h ? h.yamlName() : value instanceof Duration dur ? dur.toMillis() + "ms" : value;
+        settings.put("ssh." + key, new Setting(shown, l == null ? "built-in default" : l.name() + " (" + l.map().where(key) + ")"));
+        return value;
+    }
+
+    private void readVars(Map<String, Setting> settings, List<Layer> vars) {
+        for (int i = vars.size() - 1; i >= 0; i--) {
+            Layer l = vars.get(i);
+            if (l.map() == null) {
+                continue;
+            }
+            for (String k : l.map().keys()) {
+                if (settings.containsKey(k) && !settings.get(k).origin().contains("vars")) {
+                    l.map().source().problem(l.map().keyNode(k), "var '" + k + "' would hide the setting of the same name; choose another name");
+                    continue;
+                }
+                String v = l.map().string(k);
+                if (v != null) {
+                    settings.put(k, new Setting(v, l.name() + " (" + l.map().where(k) + ")"));
+                }
+            }
+        }
+    }
+
+    /** Null when the path is a usable absolute directory path, else what is wrong with it. */
+    public static String absolutePathProblem(String p) {
+        if (p.isBlank()) {
+            return "it is empty; expected an absolute path";
+        }
+        if (!p.startsWith("/")) {
+            return "it is relative; expected an absolute path such as /home/admin/oceanbase";
+        }
+        if (stripSlash(p).equals("") || stripSlash(p).equals("/")) {
+            return "it is the root directory; expected a directory below /";
+        }
+        for (String seg : p.split("/")) {
+            if (seg.equals("..") || seg.equals(".")) {
+                return "it contains '" + seg + "'; expected a plain absolute path";
+            }
+        }
+        if (p.contains("//")) {
+            return "it contains '//'; expected a plain absolute path";
+        }
+        return null;
+    }
+
+    static String stripSlash(String p) {
+        String s = p;
+        while (s.length() > 1 && s.endsWith("/")) {
+            s = s.substring(0, s.length() - 1);
+        }
+        return s;
+    }
+
+    private void checkUnique(Inventory inv) {
+        Map<String, Server> byAgent = new HashMap<>();
+        for (Server s : inv.observers()) {
+            Server other = byAgent.putIfAbsent(s.agentAddress(), s);
+            if (other != null) {
+                src.problem(declared.get(s), "two servers are both " + s.agentAddress() + " (zones " + other.group() + " and " + s.group()
+                        + ", first at " + src.where(declared.get(other)) + "); expected each ip:agent_port once");
+            }
+        }
+        Map<String, List<Server>> byHost = new LinkedHashMap<>();
+        for (Server s : inv.servers()) {
+            byHost.computeIfAbsent(s.host(), h -> new ArrayList<>()).add(s);
+        }
+        for (Map.Entry<String, List<Server>> e : byHost.entrySet()) {
+            List<Server> list = e.getValue();
+            for (int i = 0; i < list.size(); i++) {
+                for (int j = i + 1; j < list.size(); j++) {
+                    Server a = list.get(i);
+                    Server b = list.get(j);
+                    Node at = declared.get(b);
+                    if (a.home().equals(b.home())) {
+                        src.problem(at, a.name() + " and " + b.name() + " on host " + e.getKey() + " share home_path " + a.home()
+                                + "; expected a home of their own");
+                    } else if (b.home().startsWith(a.home() + "/") || a.home().startsWith(b.home() + "/")) {
+                        src.problem(at, a.name() + " (" + a.home() + ") and " + b.name() + " (" + b.home() + ") on host " + e.getKey()
+                                + " have nested home paths; cleaning one would delete the other. Expected separate homes");
+                    }
+                    for (Map.Entry<String, Integer> pa : allPorts(a).entrySet()) {
+                        for (Map.Entry<String, Integer> pb : allPorts(b).entrySet()) {
+                            if (pa.getValue().equals(pb.getValue()) && !(pa.getKey().equals("agent_port") && pb.getKey().equals("agent_port")
+                                    && a.role() != b.role())) {
+                                src.problem(at, a.name() + " " + pa.getKey() + " and " + b.name() + " " + pb.getKey() + " on host "
+                                        + e.getKey() + " are both port " + pa.getValue() + "; expected distinct ports");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (Server s : inv.servers()) {
+            Map<Integer, String> seen = new HashMap<>();
+            for (Map.Entry<String, Integer> p : allPorts(s).entrySet()) {
+                String other = seen.putIfAbsent(p.getValue(), p.getKey());
+                if (other != null) {
+                    src.problem(declared.get(s), s.name() + " uses port " + p.getValue() + " for both " + other + " and " + p.getKey()
+                            + "; expected distinct ports");
+                }
+            }
+        }
+    }
+
+    private static Map<String, Integer> allPorts(Server s) {
+        Map<String, Integer> m = new LinkedHashMap<>(s.ports());
+        m.put("agent_port", s.agentPort());
+        return m;
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> out = new ArrayList<>(a);
+        out.addAll(b);
+        return out;
+    }
+}

@@ -1,0 +1,121 @@
+package io.obplay.inventory;
+
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.error.Mark;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.nodes.Node;
+
+import java.io.IOException;
+import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * One YAML input file being read: its name for messages, its digest, its node tree with positions, and the
+ * problems found so far. Readers record every problem and go on, so that the user sees all of them at once.
+ */
+public final class YamlSource {
+    private final String file;
+    private final String sha256;
+    private final Node root;
+    private final List<Problem> problems = new ArrayList<>();
+
+    private YamlSource(String file, byte[] bytes) {
+        this.file = file;
+        this.sha256 = sha256(bytes);
+        this.root = compose(new String(bytes, StandardCharsets.UTF_8));
+    }
+
+    /** Reads a file; an unreadable file becomes a problem, not an exception. */
+    public static YamlSource read(Path path) {
+        String name = path.toString();
+        try {
+            return new YamlSource(name, Files.readAllBytes(path));
+        } catch (IOException e) {
+            YamlSource s = new YamlSource(name, new byte[0]);
+            s.problems.clear();
+            s.problems.add(new Problem(name, 0, 0, "cannot read the file: " + e.getMessage()));
+            return s;
+        }
+    }
+
+    public static YamlSource of(String name, String text) {
+        return new YamlSource(name, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private Node compose(String text) {
+        LoaderOptions options = new LoaderOptions();
+        options.setAllowDuplicateKeys(true); // found and reported with positions by YamlMap
+        options.setMaxAliasesForCollections(50);
+        try {
+            Node node = new Yaml(options).compose(new StringReader(text));
+            if (node == null) {
+                problems.add(new Problem(file, 1, 1, "the file is empty; expected a YAML mapping"));
+            }
+            return node;
+        } catch (MarkedYAMLException e) {
+            Mark m = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
+            String what = e.getProblem() != null ? e.getProblem() : e.getMessage();
+            String context = e.getContext() != null ? " (" + e.getContext() + ")" : "";
+            problems.add(new Problem(file, m == null ? 1 : m.getLine() + 1, m == null ? 1 : m.getColumn() + 1,
+                    "YAML syntax error: " + what + context + "; expected well-formed YAML"));
+            return null;
+        } catch (YAMLException e) {
+            problems.add(new Problem(file, 1, 1, "YAML error: " + e.getMessage()));
+            return null;
+        }
+    }
+
+    public String file() {
+        return file;
+    }
+
+    public String sha256() {
+        return sha256;
+    }
+
+    public Node root() {
+        return root;
+    }
+
+    public List<Problem> problems() {
+        return problems;
+    }
+
+    public void problem(Node at, String message) {
+        if (at == null) {
+            problems.add(new Problem(file, 0, 0, message));
+        } else {
+            problems.add(new Problem(file, at.getStartMark().getLine() + 1, at.getStartMark().getColumn() + 1, message));
+        }
+    }
+
+    /** {@code file:line:column} of a node, for "where did this value come from". */
+    public String where(Node at) {
+        return file + ":" + (at.getStartMark().getLine() + 1) + ":" + (at.getStartMark().getColumn() + 1);
+    }
+
+    /** The root as a mapping, or null after recording a problem. */
+    public YamlMap rootMap(String what) {
+        if (root == null) {
+            return null;
+        }
+        return YamlMap.of(this, root, what);
+    }
+
+    public static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,437 @@
+package io.obplay.playbook;
+
+import io.obplay.inventory.InvalidInputException;
+import io.obplay.inventory.Inventory;
+import io.obplay.inventory.InventoryLoader;
+import io.obplay.inventory.ObproxyCluster;
+import io.obplay.inventory.Role;
+import io.obplay.inventory.Server;
+import io.obplay.inventory.Setting;
+import io.obplay.inventory.Suggest;
+import io.obplay.inventory.YamlMap;
+import io.obplay.inventory.YamlSource;
+import io.obplay.inventory.Zone;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/** Reads a playbook and resolves it against an inventory, reporting every mistake at once. */
+public final class PlaybookLoader {
+    static final List<String> TOP_KEYS = List.of("name", "targets", "strategy", "serial", "forks",
+            "max_fail_percentage", "allow_majority_loss", "steps");
+    static final List<String> TARGET_KEYS = List.of("all", "zones", "servers", "obproxy");
+    static final List<String> OBPROXY_TARGET_KEYS = List.of("cluster", "servers");
+    static final List<String> STEP_COMMON_KEYS = List.of("name", "tags", "timeout", "on");
+    static final List<String> ACTIONS = List.of("stop", "kill", "cleanup", "shell");
+
+    public static final Duration DEFAULT_GRACE = Duration.ofSeconds(60);
+    public static final Duration DEFAULT_KILL_WAIT = Duration.ofSeconds(30);
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(10);
+    public static final int DEFAULT_FORKS = 50;
+
+    private final YamlSource src;
+    private final Inventory inventory;
+
+    private PlaybookLoader(YamlSource src, Inventory inventory) {
+        this.src = src;
+        this.inventory = inventory;
+    }
+
+    public static Playbook load(Path file, Inventory inventory) throws InvalidInputException {
+        return load(YamlSource.read(file), inventory);
+    }
+
+    public static Playbook load(YamlSource src, Inventory inventory) throws InvalidInputException {
+        Playbook p = new PlaybookLoader(src, inventory).read();
+        if (!src.problems().isEmpty()) {
+            throw new InvalidInputException(src.problems());
+        }
+        return p;
+    }
+
+    private Playbook read() {
+        YamlMap top = src.rootMap("the playbook");
+        if (top == null) {
+            return null;
+        }
+        top.allow(TOP_KEYS);
+        String name = top.requiredString("name");
+        Targets targets = null;
+        if (!top.has("targets")) {
+            src.problem(top.node(), "the playbook needs 'targets': all: true, zones: [...], servers: [...] or obproxy: {...}");
+        } else {
+            targets = targets(top.map("targets"), top.value("targets"), "targets");
+        }
+        Strategy strategy = Strategy.PARALLEL;
+        int serial = 0;
+        Node strategyNode = top.value("strategy");
+        if (strategyNode != null && !(strategyNode instanceof ScalarNode)) {
+            YamlMap sm = top.map("strategy");
+            if (sm != null) {
+                sm.allow(List.of("serial"));
+                Integer n = sm.integer("serial", 1, 1_000_000, "a number of hosts per batch, at least 1");
+                strategy = Strategy.SERIAL;
+                serial = n == null ? 1 : n;
+            }
+        } else if (strategyNode != null) {
+            Strategy s = top.enumValue("strategy", Strategy.class);
+            strategy = s == null ? Strategy.PARALLEL : s;
+        }
+        if (top.has("serial")) {
+            Integer n = top.integer("serial", 1, 1_000_000, "a number of hosts per batch, at least 1");
+            if (strategyNode != null && strategy != Strategy.SERIAL) {
+                src.problem(top.keyNode("serial"), "'serial' goes with strategy: serial, not " + strategy.name().toLowerCase());
+            }
+            strategy = Strategy.SERIAL;
+            serial = n == null ? 1 : n;
+        } else if (strategy == Strategy.SERIAL && serial == 0) {
+            src.problem(strategyNode, "strategy: serial needs a batch size: 'serial: N' or strategy: { serial: N }");
+        }
+        Integer forks = top.integer("forks", 1, 10_000, "a number of hosts acted on at once, from 1 to 10000");
+        Integer maxFail = top.integer("max_fail_percentage", 0, 100, "a percentage from 0 to 100");
+        Boolean majority = top.bool("allow_majority_loss");
+        List<Step> steps = new ArrayList<>();
+        List<Node> stepNodes = top.list("steps");
+        if (stepNodes == null || stepNodes.isEmpty()) {
+            src.problem(top.has("steps") ? top.value("steps") : top.node(), "the playbook has no steps; expected 'steps:' with at least one of: "
+                    + String.join(", ", ACTIONS));
+        } else {
+            for (Node n : stepNodes) {
+                Step s = step(steps.size() + 1, n, targets);
+                if (s != null) {
+                    steps.add(s);
+                }
+            }
+        }
+        return new Playbook(src.file(), src.sha256(), name, targets, strategy, serial,
+                forks == null ? DEFAULT_FORKS : forks, maxFail == null ? 0 : maxFail,
+                majority != null && majority, steps);
+    }
+
+    private Targets targets(YamlMap t, Node at, String key) {
+        if (t == null) {
+            if (at != null && !YamlMap.isNull(at) && !(at instanceof ScalarNode)) {
+                return null; // problem already recorded
+            }
+            src.problem(at, "'" + key + "' is empty; expected all: true, zones: [...], servers: [...] or obproxy: {...}");
+            return null;
+        }
+        t.allow(TARGET_KEYS);
+        Set<Server> chosen = new LinkedHashSet<>();
+        List<String> said = new ArrayList<>();
+        Boolean all = t.bool("all");
+        if (all != null && all) {
+            chosen.addAll(inventory.observers());
+            said.add("all: true");
+        }
+        List<String> zones = t.strings("zones");
+        if (zones != null) {
+            List<Node> zoneNodes = t.value("zones") instanceof org.yaml.snakeyaml.nodes.SequenceNode sq ? sq.getValue() : List.of(t.value("zones"));
+            for (int i = 0; i < zones.size(); i++) {
+                String z = zones.get(i);
+                Zone zone = inventory.zone(z).orElse(null);
+                if (zone == null) {
+                    String near = Suggest.nearest(z, inventory.zoneNames());
+                    src.problem(i < zoneNodes.size() ? zoneNodes.get(i) : t.value("zones"), "unknown zone '" + z + "'"
+                            + (near != null ? " (did you mean '" + near + "'?)" : "") + "; zones in " + inventory.source() + ": "
+                            + (inventory.zoneNames().isEmpty() ? "none" : String.join(", ", inventory.zoneNames())));
+                } else {
+                    chosen.addAll(zone.servers());
+                }
+            }
+            said.add("zones: " + String.join(", ", zones));
+        }
+        List<String> servers = t.strings("servers");
+        if (servers != null) {
+            List<Node> nodes = t.value("servers") instanceof org.yaml.snakeyaml.nodes.SequenceNode sq ? sq.getValue() : List.of(t.value("servers"));
+            for (int i = 0; i < servers.size(); i++) {
+                String s = servers.get(i).trim();
+                List<Server> match = inventory.observers().stream()
+                        .filter(o -> o.agentAddress().equals(s) || o.host().equals(s)).toList();
+                if (match.isEmpty()) {
+                    List<String> names = inventory.observers().stream().map(Server::agentAddress).toList();
+                    String near = Suggest.nearest(s, names);
+                    src.problem(i < nodes.size() ? nodes.get(i) : t.value("servers"), "unknown server '" + s + "'"
+                            + (near != null ? " (did you mean '" + near + "'?)" : "") + "; servers are named ip:agent_port, and "
+                            + inventory.source() + " has: " + abbreviate(names));
+                }
+                chosen.addAll(match);
+            }
+            said.add("servers: " + String.join(", ", servers));
+        }
+        if (t.has("obproxy")) {
+            chosen.addAll(obproxyTargets(t.map("obproxy"), t.value("obproxy"), said));
+        }
+        if (chosen.isEmpty() && src.problems().stream().noneMatch(p -> p.line() >= line(t.node()))) {
+            src.problem(t.node(), "'" + key + "' selects no server; expected all: true, zones: [...], servers: [...] or obproxy: {...}");
+        }
+        List<Server> ordered = inventory.servers().stream().filter(chosen::contains).toList();
+        return new Targets(String.join("; ", said), all != null && all, ordered, src.where(t.node()));
+    }
+
+    private List<Server> obproxyTargets(YamlMap o, Node at, List<String> said) {
+        List<Server> out = new ArrayList<>();
+        if (o == null) {
+            src.problem(at, "'obproxy' targets need { cluster: ID, servers: [IDs] } (servers optional: all of the cluster)");
+            return out;
+        }
+        o.allow(OBPROXY_TARGET_KEYS);
+        List<ObproxyCluster> clusters = inventory.obproxyClusters();
+        String ids = clusters.isEmpty() ? "none" : clusters.stream().map(c -> c.id() + " (" + c.name() + ")").collect(Collectors.joining(", "));
+        ObproxyCluster cluster;
+        if (!o.has("cluster")) {
+            if (clusters.size() != 1) {
+                src.problem(o.node(), "'obproxy' targets need 'cluster: ID' when the inventory has " + clusters.size()
+                        + " obproxy clusters; clusters in " + inventory.source() + ": " + ids);
+                return out;
+            }
+            cluster = clusters.get(0);
+        } else {
+            Integer id = o.integer("cluster", 1, Integer.MAX_VALUE, "an obproxy cluster id");
+            if (id == null) {
+                return out;
+            }
+            cluster = inventory.obproxyCluster(id).orElse(null);
+            if (cluster == null) {
+                src.problem(o.value("cluster"), "unknown obproxy cluster id " + id + "; obproxy clusters in " + inventory.source() + ": " + ids);
+                return out;
+            }
+        }
+        List<String> serverIds = o.strings("servers");
+        if (serverIds == null) {
+            out.addAll(cluster.servers());
+            said.add("obproxy cluster " + cluster.id());
+            return out;
+        }
+        List<Node> nodes = o.value("servers") instanceof org.yaml.snakeyaml.nodes.SequenceNode sq ? sq.getValue() : List.of(o.value("servers"));
+        String existing = cluster.servers().stream().map(s -> String.valueOf(s.serverId())).collect(Collectors.joining(", "));
+        for (int i = 0; i < serverIds.size(); i++) {
+            String sid = serverIds.get(i).trim();
+            Server match = cluster.servers().stream().filter(s -> String.valueOf(s.serverId()).equals(sid)).findFirst().orElse(null);
+            if (match == null) {
+                src.problem(i < nodes.size() ? nodes.get(i) : o.value("servers"), "unknown obproxy server id '" + sid + "' in obproxy cluster "
+                        + cluster.id() + "; its servers: " + existing);
+            } else {
+                out.add(match);
+            }
+        }
+        said.add("obproxy cluster " + cluster.id() + " servers " + String.join(", ", serverIds));
+        return out;
+    }
+
+    private Step step(int index, Node n, Targets playbookTargets) {
+        YamlMap m = YamlMap.of(src, n, "step " + index);
+        if (m == null) {
+            return null;
+        }
+        List<String> actions = m.keys().stream().filter(ACTIONS::contains).toList();
+        List<String> allowed = new ArrayList<>(STEP_COMMON_KEYS);
+        allowed.addAll(ACTIONS);
+        m.allow(allowed);
+        if (actions.size() != 1) {
+            src.problem(n, "step " + index + (actions.isEmpty() ? " has no action" : " has " + actions.size() + " actions (" + String.join(", ", actions) + ")")
+                    + "; expected exactly one of: " + String.join(", ", ACTIONS));
+            return null;
+        }
+        String action = actions.get(0);
+        StepKind kind = StepKind.valueOf(action.toUpperCase());
+        String name = m.string("name");
+        List<String> tagList = m.strings("tags");
+        Set<String> tags = tagList == null ? Set.of() : new LinkedHashSet<>(tagList);
+        Duration timeout = m.duration("timeout");
+        Targets on = null;
+        if (m.has("on")) {
+            on = targets(m.map("on"), m.value("on"), "on");
+        }
+        Targets effective = on != null ? on : playbookTargets;
+        Duration grace = null;
+        Duration killWait = null;
+        Map<String, List<String>> paths = null;
+        Map<String, String> command = null;
+        switch (kind) {
+            case STOP, KILL -> {
+                YamlMap p = params(m, action, kind == StepKind.STOP ? List.of("grace", "kill_wait") : List.of("kill_wait"));
+                grace = kind == StepKind.STOP ? orDefault(p == null ? null : p.duration("grace"), DEFAULT_GRACE) : Duration.ZERO;
+                killWait = orDefault(p == null ? null : p.duration("kill_wait"), DEFAULT_KILL_WAIT);
+                if (timeout == null) {
+                    timeout = grace.plus(killWait).plusSeconds(30);
+                }
+            }
+            case CLEANUP -> {
+                YamlMap p = params(m, action, List.of("paths"));
+                paths = cleanupPaths(p, m, effective);
+            }
+            case SHELL -> command = shell(m, effective);
+        }
+        if (timeout == null) {
+            timeout = DEFAULT_TIMEOUT;
+        }
+        if (name == null) {
+            name = defaultName(kind, effective);
+        }
+        return new Step(index, kind, name, tags, timeout, on, grace, killWait, paths, command, src.where(n));
+    }
+
+    private static String defaultName(StepKind kind, Targets targets) {
+        String what = "servers";
+        if (targets != null && !targets.servers().isEmpty()) {
+            boolean proxies = targets.servers().stream().allMatch(s -> s.role() == Role.OBPROXY);
+            boolean observers = targets.servers().stream().allMatch(s -> s.role() == Role.OBSERVER);
+            what = proxies ? "obproxy" : observers ? "observer" : "servers";
+        }
+        return switch (kind) {
+            case STOP -> "Stop " + what;
+            case KILL -> "Kill " + what;
+            case CLEANUP -> "Clean " + what + " dirs";
+            case SHELL -> "Run command on " + what;
+        };
+    }
+
+    private YamlMap params(YamlMap step, String action, List<String> allowed) {
+        Node v = step.value(action);
+        if (v == null || YamlMap.isNull(v)) {
+            return null;
+        }
+        YamlMap p = step.map(action);
+        if (p != null) {
+            p.allow(allowed);
+        }
+        return p;
+    }
+
+    private Map<String, List<String>> cleanupPaths(YamlMap p, YamlMap step, Targets targets) {
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        List<String> wanted = p == null ? null : p.strings("paths");
+        if (wanted == null || wanted.isEmpty()) {
+            src.problem(p == null ? step.value("cleanup") == null ? step.node() : step.value("cleanup") : p.node(),
+                    "cleanup needs 'paths': declared directory names (home, data_dir, redo_dir, clog_dir, slog_dir, log, run, etc, ...) or absolute paths inside them");
+            return out;
+        }
+        if (targets == null) {
+            return out;
+        }
+        List<Node> nodes = p.value("paths") instanceof org.yaml.snakeyaml.nodes.SequenceNode sq ? sq.getValue() : List.of(p.value("paths"));
+        for (int i = 0; i < wanted.size(); i++) {
+            String w = wanted.get(i).trim();
+            Node at = i < nodes.size() ? nodes.get(i) : p.value("paths");
+            if (!w.startsWith("/") && !w.isEmpty() && w.matches("[a-z_]+")) {
+                // a declared directory's name
+                boolean reported = false;
+                for (Server s : targets.servers()) {
+                    String dir = s.dirs().get(w);
+                    if (dir == null) {
+                        if (!reported) {
+                            String near = Suggest.nearest(w, s.dirs().keySet());
+                            src.problem(at, "'" + w + "' is not a declared directory of " + s.name()
+                                    + (near != null ? " (did you mean '" + near + "'?)" : "") + "; expected one of: "
+                                    + String.join(", ", s.dirs().keySet()) + ", or an absolute path inside them");
+                            reported = true;
+                        }
+                        continue;
+                    }
+                    addPath(out, s, dir);
+                }
+                continue;
+            }
+            String problem = InventoryLoader.absolutePathProblem(w);
+            if (problem != null) {
+                src.problem(at, "cleanup path '" + w + "': " + problem + " inside the server's declared directories, or a directory name");
+                continue;
+            }
+            String path = w.replaceAll("/+$", "");
+            for (Server s : targets.servers()) {
+                if (s.dirs().values().stream().noneMatch(d -> path.equals(d) || path.startsWith(d + "/"))) {
+                    src.problem(at, "cleanup path '" + w + "' lies outside the declared directories of " + s.name() + " ("
+                            + s.dirs().entrySet().stream().filter(e -> List.of("home", "data_dir", "redo_dir", "clog_dir", "slog_dir").contains(e.getKey()))
+                            .map(e -> e.getKey() + " " + e.getValue()).distinct().collect(Collectors.joining(", "))
+                            + "); expected a path inside them");
+                    break;
+                }
+                addPath(out, s, path);
+            }
+        }
+        return out;
+    }
+
+    private static void addPath(Map<String, List<String>> out, Server s, String path) {
+        List<String> list = out.computeIfAbsent(s.name(), k -> new ArrayList<>());
+        if (!list.contains(path)) {
+            list.add(path);
+        }
+    }
+
+    private Map<String, String> shell(YamlMap step, Targets targets) {
+        String text = step.string("shell");
+        Map<String, String> out = new LinkedHashMap<>();
+        if (text == null || text.isBlank()) {
+            src.problem(step.value("shell"), "shell needs a command, e.g. shell: \"ls {{home_path}}/run\"");
+            return out;
+        }
+        ShellTemplate template;
+        try {
+            template = ShellTemplate.compile(text);
+        } catch (IllegalArgumentException e) {
+            src.problem(step.value("shell"), "the shell command is not a valid Mustache template: " + e.getMessage());
+            return out;
+        }
+        if (targets == null) {
+            return out;
+        }
+        boolean reported = false;
+        for (Server s : targets.servers()) {
+            Set<String> missing = new LinkedHashSet<>(template.variables());
+            missing.removeAll(s.settings().keySet());
+            missing.removeAll(List.of("name"));
+            if (!missing.isEmpty()) {
+                if (!reported) {
+                    src.problem(step.value("shell"), "the shell command uses " + String.join(", ", missing) + ", which " + s.name()
+                            + " does not have; expected one of its settings: " + String.join(", ", s.settings().keySet()));
+                    reported = true;
+                }
+                continue;
+            }
+            out.put(s.name(), template.render(scope(s)));
+        }
+        return out;
+    }
+
+    /** A server's settings as a Mustache scope ({@code ssh.user} is reachable as {@code ssh.user}). */
+    static Map<String, Object> scope(Server s) {
+        Map<String, Object> scope = new LinkedHashMap<>();
+        Map<String, Object> ssh = new LinkedHashMap<>();
+        for (Map.Entry<String, Setting> e : s.settings().entrySet()) {
+            if (e.getKey().startsWith("ssh.")) {
+                ssh.put(e.getKey().substring(4), String.valueOf(e.getValue().value()));
+            } else {
+                scope.put(e.getKey(), String.valueOf(e.getValue().value()));
+            }
+        }
+        scope.put("ssh", ssh);
+        scope.put("name", s.name());
+        return scope;
+    }
+
+    private static Duration orDefault(Duration d, Duration def) {
+        return d == null ? def : d;
+    }
+
+    private static int line(Node n) {
+        return n.getStartMark().getLine() + 1;
+    }
+
+    private static String abbreviate(List<String> names) {
+        if (names.size() <= 10) {
+            return String.join(", ", names);
+        }
+        return String.join(", ", names.subList(0, 10)) + " and " + (names.size() - 10) + " more";
+    }
+}
