@@ -17,6 +17,7 @@ import java.util.Map;
  * @param timeoutSeconds the step's timeout; the script is ended after it
  * @param signals       every signal the script may send, in order, in words
  * @param paths         every path the script may delete
+ * @param command       the rendered command of a shell step; null for other steps
  */
 public record TaskData(
         String server,
@@ -27,7 +28,8 @@ public record TaskData(
         String script,
         long timeoutSeconds,
         List<String> signals,
-        List<String> paths) {
+        List<String> paths,
+        String command) {
 
     public TaskData {
         signals = signals == null ? List.of() : List.copyOf(signals);
@@ -44,6 +46,9 @@ public record TaskData(
         m.put("timeout", timeoutSeconds);
         m.put("signals", signals);
         m.put("paths", paths);
+        if (command != null) {
+            m.put("command", command);
+        }
         m.put("script", script);
         return m;
     }
@@ -62,6 +67,7 @@ public record TaskData(
                 (String) m.get("script"),
                 ((Number) m.getOrDefault("timeout", 0)).longValue(),
                 (List<String>) m.get("signals"),
-                (List<String>) m.get("paths"));
+                (List<String>) m.get("paths"),
+                (String) m.get("command"));
     }
 }

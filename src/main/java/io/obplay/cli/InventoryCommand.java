@@ -1,0 +1,109 @@
+package io.obplay.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import io.obplay.inventory.Inventory;
+import io.obplay.inventory.ObproxyCluster;
+import io.obplay.inventory.Server;
+import io.obplay.inventory.Setting;
+import io.obplay.inventory.Zone;
+import io.obplay.plan.ObshellJson;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code obplay inventory}: the resolved servers, their effective settings, and where each value came from. */
+@Command(name = "inventory", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Show the inventory's resolved servers per zone and obproxy cluster, with every effective setting and where it came from"
+                + " (precedence: server > zone or obproxy cluster > top-level defaults > built-in defaults).")
+public final class InventoryCommand implements Callable<Integer> {
+    @Option(names = {"-i", "--inventory"}, required = true, paramLabel = "FILE", description = "The inventory (YAML).")
+    Path inventory;
+
+    @Option(names = "--format", defaultValue = "text", paramLabel = "FORMAT", description = "text (default) or json.")
+    String format;
+
+    @Option(names = "--host", paramLabel = "NAME", description = "Only the servers whose name or host is NAME.")
+    String host;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws JsonProcessingException {
+        PrintWriter out = spec.commandLine().getOut();
+        Inventory inv = Inputs.loadInventory(inventory, spec.commandLine().getErr());
+        switch (format) {
+            case "text" -> out.print(text(inv));
+            case "json" -> out.println(ObshellJson.MAPPER.writeValueAsString(json(inv)));
+            default -> throw new CliException(ExitCodes.INVALID, "--format must be text or json, not '" + format + "'");
+        }
+        out.flush();
+        return ExitCodes.OK;
+    }
+
+    private boolean shown(Server s) {
+        return host == null || s.name().equals(host) || s.host().equals(host);
+    }
+
+    private String text(Inventory inv) {
+        StringBuilder b = new StringBuilder();
+        b.append("Inventory ").append(inv.source()).append(": cluster ").append(inv.cluster()).append(", transport ")
+                .append(inv.transport().name().toLowerCase()).append(", ").append(inv.zones().size()).append(" zones, ")
+                .append(inv.observers().size()).append(" observers, ").append(inv.obproxyClusters().size()).append(" obproxy clusters (")
+                .append(inv.obproxies().size()).append(" servers)\n");
+        for (Zone z : inv.zones()) {
+            b.append("\nzone ").append(z.name()).append("  (").append(z.servers().size()).append(" servers)\n");
+            z.servers().stream().filter(this::shown).forEach(s -> server(b, s));
+        }
+        for (ObproxyCluster c : inv.obproxyClusters()) {
+            b.append("\nobproxy cluster ").append(c.id()).append(" ").append(c.name()).append("  (").append(c.servers().size()).append(" servers)\n");
+            c.servers().stream().filter(this::shown).forEach(s -> server(b, s));
+        }
+        return b.toString();
+    }
+
+    private static void server(StringBuilder b, Server s) {
+        b.append("  ").append(s.name()).append("  ").append(s.role().processName()).append(" on ").append(s.host()).append('\n');
+        int width = s.settings().keySet().stream().mapToInt(String::length).max().orElse(10);
+        for (Map.Entry<String, Setting> e : s.settings().entrySet()) {
+            b.append("    ").append(String.format("%-" + width + "s", e.getKey())).append("  ")
+                    .append(String.format("%-32s", e.getValue().value())).append("  ").append(e.getValue().origin()).append('\n');
+        }
+        b.append("    ").append(String.format("%-" + width + "s", "pid files")).append("  ").append(String.join(", ", s.pidFiles().values())).append('\n');
+    }
+
+    private Map<String, Object> json(Inventory inv) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("source", inv.source());
+        m.put("cluster", inv.cluster());
+        m.put("transport", inv.transport().name().toLowerCase());
+        List<Object> servers = new ArrayList<>();
+        for (Server s : inv.servers()) {
+            if (!shown(s)) {
+                continue;
+            }
+            Map<String, Object> sm = new LinkedHashMap<>();
+            sm.put("name", s.name());
+            sm.put("role", s.role().processName());
+            sm.put("group", s.group());
+            sm.put("host", s.host());
+            sm.put("dirs", s.dirs());
+            sm.put("ports", s.ports());
+            sm.put("pid_files", s.pidFiles());
+            Map<String, Object> settings = new LinkedHashMap<>();
+            s.settings().forEach((k, v) -> settings.put(k, Map.of("value", v.value(), "origin", v.origin())));
+            sm.put("settings", settings);
+            servers.add(sm);
+        }
+        m.put("servers", servers);
+        return m;
+    }
+}

@@ -1,0 +1,55 @@
+package io.obplay.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code obplay} command. */
+@Command(name = "obplay", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Declarative automation for OceanBase fleets: plan, run and serve lifecycle playbooks.",
+        subcommands = {ValidateCommand.class, InventoryCommand.class, PlanCommand.class, CommandLine.HelpCommand.class},
+        footer = {"", "Exit codes: 0 ok; 1 usage or input errors (nothing was run); 2 some hosts failed;",
+                "4 some hosts unreachable; 70 internal error; 130 interrupted."})
+public final class Main implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (validate, inventory, plan, ...)");
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs obplay with the given arguments and returns its exit code (for tests and {@link #main}). */
+    public static int execute(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof CliException ce) {
+                cmd.getErr().println("obplay: " + ce.getMessage());
+                return ce.exitCode();
+            }
+            cmd.getErr().println("obplay: internal error: " + e);
+            e.printStackTrace(cmd.getErr());
+            return ExitCodes.INTERNAL;
+        });
+        cl.setParameterExceptionHandler((e, a) -> {
+            CommandLine cmd = e.getCommandLine();
+            cmd.getErr().println("obplay: " + e.getMessage());
+            cmd.getErr().println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help'.");
+            return ExitCodes.INVALID;
+        });
+        return cl.execute(args);
+    }
+
+    /** The version from the jar's manifest. */
+    public static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[]{"obplay " + (v == null ? "dev" : v) + " (Java " + System.getProperty("java.version") + ")"};
+        }
+    }
+}

@@ -1,0 +1,113 @@
+package io.obplay.cli;
+
+import io.obplay.plan.Dag;
+import io.obplay.plan.DotRenderer;
+import io.obplay.plan.Node;
+import io.obplay.plan.ObshellJson;
+import io.obplay.plan.OcpJson;
+import io.obplay.plan.Plan;
+import io.obplay.plan.SubTask;
+import io.obplay.plan.TaskData;
+import io.obplay.plan.TextRenderer;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code obplay plan}: compiles a playbook into the exact DAG a run would execute, and shows it. Touches no host. */
+@Command(name = "plan", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Compile inventory + playbook into a DAG in obshell's format and show it: every stage, host, signal and path. Touches no host.")
+public final class PlanCommand implements Callable<Integer> {
+    @Mixin
+    Inputs inputs;
+
+    @Parameters(paramLabel = "PLAYBOOK", description = "The playbook (YAML).")
+    Path playbook;
+
+    @Option(names = {"-f", "--format"}, defaultValue = "text", paramLabel = "FORMAT",
+            description = "text (default, for people), obshell (DagDetailDTO JSON), ocp (OCP task JSON), dot (Graphviz).")
+    String format;
+
+    @Option(names = {"-o", "--out"}, paramLabel = "FILE", description = "Also write the plan (obshell JSON) to FILE, for 'obplay run --plan FILE'.")
+    Path out;
+
+    @Option(names = "--show-scripts", description = "With --format text: print every sub-task's full script.")
+    boolean showScripts;
+
+    @Option(names = "--list-hosts", description = "Print only the servers the plan acts on, one per line.")
+    boolean listHosts;
+
+    @Option(names = "--list-steps", description = "Print only the stages, one per line.")
+    boolean listSteps;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter stdout = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        Plan plan = inputs.plan(playbook, err);
+        Dag dag = plan.dag();
+        if (out != null) {
+            writeAtomically(out, ObshellJson.write(dag));
+            err.println("plan written to " + out + " (run it with: obplay run --plan " + out + ")");
+        }
+        if (listHosts) {
+            Map<String, String> servers = new LinkedHashMap<>();
+            for (Node n : dag.nodes()) {
+                for (SubTask t : n.subTasks()) {
+                    TaskData d = t.data();
+                    servers.putIfAbsent(d.server(), d.host());
+                }
+            }
+            servers.forEach((name, host) -> stdout.println(name));
+            stdout.flush();
+            return ExitCodes.OK;
+        }
+        if (listSteps) {
+            for (int i = 0; i < dag.nodes().size(); i++) {
+                Node n = dag.nodes().get(i);
+                stdout.println((i + 1) + "\t" + n.name() + "\t" + n.subTasks().size() + " servers\t" + n.additionalData().get("tags"));
+            }
+            stdout.flush();
+            return ExitCodes.OK;
+        }
+        switch (format) {
+            case "text" -> {
+                stdout.print(TextRenderer.render(dag, showScripts, false));
+                stdout.println("Nothing was run. Full scripts: --show-scripts; machine-readable: --format obshell.");
+            }
+            case "obshell" -> stdout.print(ObshellJson.write(dag));
+            case "ocp" -> stdout.print(OcpJson.write(dag, System.getProperty("user.name", "obplay"), inputs.agent));
+            case "dot" -> stdout.print(DotRenderer.render(dag));
+            default -> throw new CliException(ExitCodes.INVALID, "--format must be text, obshell, ocp or dot, not '" + format + "'");
+        }
+        stdout.flush();
+        return ExitCodes.OK;
+    }
+
+    /** Writes a file whole or not at all: a temporary file in the same directory, then an atomic rename. */
+    static void writeAtomically(Path file, String content) throws IOException {
+        Path abs = file.toAbsolutePath();
+        Files.createDirectories(abs.getParent());
+        Path tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName(), ".tmp");
+        try {
+            Files.writeString(tmp, content, StandardCharsets.UTF_8);
+            Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+}
