@@ -99,7 +99,12 @@ public final class InventoryCommand implements Callable<Integer> {
             sm.put("ports", s.ports());
             sm.put("pid_files", s.pidFiles());
             Map<String, Object> settings = new LinkedHashMap<>();
-            s.settings().forEach((k, v) -> settings.put(k, Map.of("value", v.value(), "origin", v.origin())));
+            s.settings().forEach((k, v) -> {
+                Map<String, Object> one = new LinkedHashMap<>();
+                one.put("value", v.value());
+                one.put("origin", v.origin());
+                settings.put(k, one);
+            });
             sm.put("settings", settings);
             servers.add(sm);
         }

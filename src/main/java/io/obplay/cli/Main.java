@@ -25,7 +25,14 @@ public final class Main implements Runnable {
 
     /** Runs obplay with the given arguments and returns its exit code (for tests and {@link #main}). */
     public static int execute(String... args) {
+        return execute(new java.io.PrintWriter(System.out, true), new java.io.PrintWriter(System.err, true), args);
+    }
+
+    /** Runs obplay with its standard output and error sent to the given writers. */
+    public static int execute(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
         CommandLine cl = new CommandLine(new Main());
+        cl.setOut(out);
+        cl.setErr(err);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             if (e instanceof CliException ce) {
                 cmd.getErr().println("obplay: " + ce.getMessage());

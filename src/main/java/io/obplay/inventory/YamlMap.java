@@ -81,8 +81,8 @@ public final class YamlMap {
             if (!allowed.contains(e.getKey())) {
                 String near = Suggest.nearest(e.getKey(), allowed);
                 src.problem(e.getValue().getKeyNode(), "unknown key '" + e.getKey() + "' in " + what
-                        + (near != null ? "; did you mean '" + near + "'?" : "")
-                        + " Expected one of: " + String.join(", ", allowed));
+                        + (near != null ? "; did you mean '" + near + "'? Expected" : "; expected")
+                        + " one of: " + String.join(", ", allowed));
             }
         }
         return this;

@@ -125,6 +125,7 @@ public final class PlaybookLoader {
             src.problem(at, "'" + key + "' is empty; expected all: true, zones: [...], servers: [...] or obproxy: {...}");
             return null;
         }
+        int problemsBefore = src.problems().size();
         t.allow(TARGET_KEYS);
         Set<Server> chosen = new LinkedHashSet<>();
         List<String> said = new ArrayList<>();
@@ -171,7 +172,7 @@ public final class PlaybookLoader {
         if (t.has("obproxy")) {
             chosen.addAll(obproxyTargets(t.map("obproxy"), t.value("obproxy"), said));
         }
-        if (chosen.isEmpty() && src.problems().stream().noneMatch(p -> p.line() >= line(t.node()))) {
+        if (chosen.isEmpty() && src.problems().size() == problemsBefore) {
             src.problem(t.node(), "'" + key + "' selects no server; expected all: true, zones: [...], servers: [...] or obproxy: {...}");
         }
         List<Server> ordered = inventory.servers().stream().filter(chosen::contains).toList();
@@ -422,10 +423,6 @@ public final class PlaybookLoader {
 
     private static Duration orDefault(Duration d, Duration def) {
         return d == null ? def : d;
-    }
-
-    private static int line(Node n) {
-        return n.getStartMark().getLine() + 1;
     }
 
     private static String abbreviate(List<String> names) {

@@ -1,0 +1,107 @@
+package io.obplay.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CliTest {
+    record Result(int code, String out, String err) {
+    }
+
+    static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.execute(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void versionAndHelpOnEveryCommand() {
+        Result v = run("--version");
+        assertEquals(0, v.code());
+        assertTrue(v.out().startsWith("obplay "), v.out());
+        for (String cmd : new String[]{"validate", "inventory", "plan"}) {
+            Result h = run(cmd, "--help");
+            assertEquals(0, h.code(), cmd);
+            assertTrue(h.out().contains("Usage: obplay " + cmd), h.out());
+            assertEquals(0, run(cmd, "--version").code());
+        }
+    }
+
+    @Test
+    void planTextGoesToStdout() {
+        Result r = run("plan", "-i", "inventories/demo.yaml", "playbooks/stop-zone.yaml");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("Plan: Stop zone1 for maintenance"), r.out());
+        assertTrue(r.out().contains("signal   TERM observer pid from /data/ob/run/observer.pid"), r.out());
+    }
+
+    @Test
+    void planFileIsWrittenWholeAndListsWork() throws Exception {
+        Path dir = Files.createTempDirectory("obplay-cli");
+        Path file = dir.resolve("plan.json");
+        Result r = run("plan", "-i", "inventories/demo.yaml", "playbooks/destroy-cluster.yaml", "-o", file.toString(), "--format", "obshell");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(r.out(), Files.readString(file));
+        assertTrue(r.err().contains("plan written to " + file));
+        Result hosts = run("plan", "-i", "inventories/demo.yaml", "playbooks/destroy-cluster.yaml", "--list-hosts", "--limit", "zone2");
+        assertEquals("10.0.2.1:2886\n10.0.2.2:2886\n", hosts.out());
+        Result steps = run("plan", "-i", "inventories/demo.yaml", "playbooks/destroy-cluster.yaml", "--list-steps", "--skip-tags", "kill");
+        assertEquals("1\tClean observer dirs\t6 servers\t[cleanup]\n", steps.out());
+    }
+
+    @Test
+    void invalidInputExitsOneWithEveryProblem(@TempDir Path dir) throws Exception {
+        Path pb = dir.resolve("bad.yaml");
+        Files.writeString(pb, "name: x\ntargets: { zones: [zone7] }\nsteps:\n  - stop: { grace: forever }\n");
+        Result r = run("plan", "-i", "inventories/demo.yaml", pb.toString());
+        assertEquals(ExitCodes.INVALID, r.code());
+        assertEquals("", r.out());
+        assertTrue(r.err().contains(pb + ":2:20: unknown zone 'zone7'"), r.err());
+        assertTrue(r.err().contains(pb + ":4:20: 'grace' is 'forever'"), r.err());
+        assertTrue(r.err().contains("2 problems found; nothing was run."), r.err());
+    }
+
+    @Test
+    void majorityLossIsRefused(@TempDir Path dir) throws Exception {
+        Path pb = dir.resolve("two-zones.yaml");
+        Files.writeString(pb, "name: x\ntargets: { zones: [zone1, zone2] }\nsteps:\n  - stop: {}\n");
+        Result r = run("validate", "-i", "inventories/demo.yaml", pb.toString());
+        assertEquals(ExitCodes.INVALID, r.code());
+        assertTrue(r.err().contains(pb + ":2:10: these targets stop servers in 2 of 3 zones (zone1, zone2) while zone3 keeps running"), r.err());
+    }
+
+    @Test
+    void usageErrorsExitOne() {
+        assertEquals(ExitCodes.INVALID, run("plan", "playbooks/stop-zone.yaml").code());
+        assertEquals(ExitCodes.INVALID, run("nosuchcommand").code());
+        assertEquals(ExitCodes.INVALID, run("plan", "-i", "inventories/demo.yaml", "playbooks/stop-zone.yaml", "--format", "xml").code());
+    }
+
+    @Test
+    void validateEveryShippedPlaybook() {
+        Result r = run("validate", "-i", "inventories/demo.yaml", "playbooks/stop-cluster.yaml", "playbooks/stop-zone.yaml",
+                "playbooks/kill-server.yaml", "playbooks/stop-obproxy.yaml", "playbooks/destroy-obproxy.yaml", "playbooks/destroy-cluster.yaml");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(7, r.err().lines().filter(l -> l.startsWith("ok: ")).count(), r.err());
+    }
+
+    @Test
+    void inventoryExplainsOrigins() {
+        Result r = run("inventory", "-i", "inventories/demo.yaml", "--host", "10.0.1.2");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("home_path"), r.out());
+        assertTrue(r.out().contains("server 10.0.1.2 (inventories/demo.yaml:23:20)"), r.out());
+        assertTrue(r.out().contains("derived from redo_dir + /clog"), r.out());
+        Result j = run("inventory", "-i", "inventories/demo.yaml", "--format", "json");
+        assertEquals(0, j.code());
+        assertTrue(j.out().contains("\"name\" : \"obproxy:1/2\""), j.out());
+    }
+}

@@ -1,0 +1,173 @@
+package io.obplay.playbook;
+
+import io.obplay.inventory.InvalidInputException;
+import io.obplay.inventory.Inventory;
+import io.obplay.inventory.InventoryLoader;
+import io.obplay.inventory.Problem;
+import io.obplay.inventory.YamlSource;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class PlaybookLoaderTest {
+    static Inventory inv;
+
+    @BeforeAll
+    static void inventory() throws Exception {
+        inv = InventoryLoader.load(Path.of("inventories/demo.yaml"));
+    }
+
+    static Playbook load(String yaml) throws InvalidInputException {
+        return PlaybookLoader.load(YamlSource.of("pb.yaml", yaml), inv);
+    }
+
+    static List<String> problems(String yaml) {
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> load(yaml));
+        return e.problems().stream().map(Problem::toString).toList();
+    }
+
+    @Test
+    void everyShippedPlaybookLoads() throws Exception {
+        for (String name : List.of("stop-cluster", "stop-zone", "kill-server", "stop-obproxy", "destroy-obproxy", "destroy-cluster")) {
+            Playbook p = PlaybookLoader.load(Path.of("playbooks/" + name + ".yaml"), inv);
+            assertTrue(!p.steps().isEmpty(), name);
+        }
+    }
+
+    @Test
+    void stepsWithDefaultsAndTemplates() throws Exception {
+        Playbook p = load("""
+                name: t
+                targets: { zones: [zone1] }
+                serial: 1
+                steps:
+                  - stop: { grace: 5s }
+                  - kill: {}
+                  - cleanup: { paths: [log, data_dir, /data/1/ob/sstable] }
+                    on: { servers: ["10.0.1.2:2886"] }
+                  - shell: "echo {{home_path}} {{ssh.user}}"
+                    tags: [check, x]
+                    timeout: 1m
+                """);
+        assertEquals(Strategy.SERIAL, p.strategy());
+        assertEquals(1, p.serial());
+        assertEquals(4, p.steps().size());
+        Step stop = p.steps().get(0);
+        assertEquals(Duration.ofSeconds(5), stop.grace());
+        assertEquals(Duration.ofSeconds(30), stop.killWait());
+        assertEquals(Duration.ofSeconds(65), stop.timeout());
+        Step cleanup = p.steps().get(2);
+        assertEquals(List.of("/data/ob/log", "/data/1/ob", "/data/1/ob/sstable"), cleanup.cleanupPaths().get("10.0.1.2:2886"));
+        Step shell = p.steps().get(3);
+        assertEquals("echo '/home/admin/oceanbase' 'admin'", shell.command().get("10.0.1.1:2886"));
+        assertEquals(Duration.ofMinutes(1), shell.timeout());
+    }
+
+    @Test
+    void templateValuesAreShellQuoted() throws Exception {
+        assertEquals("'it'\\''s; rm -rf /'", ShellTemplate.quote("it's; rm -rf /"));
+    }
+
+    @Test
+    void unknownTargetsNameWhatExists() {
+        List<String> p = problems("""
+                name: t
+                targets: { zones: [zone1, zone9], servers: ["10.0.1.1:2887"], obproxy: { cluster: 7 } }
+                steps:
+                  - stop: {}
+                """);
+        assertEquals(List.of(
+                "pb.yaml:2:27: unknown zone 'zone9' (did you mean 'zone1'?); zones in inventories/demo.yaml: zone1, zone2, zone3",
+                "pb.yaml:2:45: unknown server '10.0.1.1:2887' (did you mean '10.0.1.1:2886'?); servers are named ip:agent_port, and "
+                        + "inventories/demo.yaml has: 10.0.1.1:2886, 10.0.1.2:2886, 10.0.2.1:2886, 10.0.2.2:2886, 10.0.3.1:2886, 10.0.3.2:2886",
+                "pb.yaml:2:83: unknown obproxy cluster id 7; obproxy clusters in inventories/demo.yaml: 1 (proxy-a)"), p);
+    }
+
+    @Test
+    void emptyTargetsAndUnknownKeys() {
+        List<String> p = problems("""
+                name: t
+                targets: {}
+                stategy: rolling
+                steps:
+                  - stop: { grace: soon, grase: 1s }
+                  - reboot: {}
+                """);
+        assertTrue(p.contains("pb.yaml:2:10: 'targets' selects no server; expected all: true, zones: [...], servers: [...] or obproxy: {...}"), String.join("\n", p));
+        assertTrue(p.stream().anyMatch(s -> s.startsWith("pb.yaml:3:1: unknown key 'stategy' in the playbook; did you mean 'strategy'?")), String.join("\n", p));
+        assertTrue(p.contains("pb.yaml:5:20: 'grace' is 'soon'; expected a duration such as 500ms, 30s, 5m, 1h or 1m30s"), String.join("\n", p));
+        assertTrue(p.stream().anyMatch(s -> s.startsWith("pb.yaml:5:26: unknown key 'grase' in 'stop' in step 1; did you mean 'grace'?")), String.join("\n", p));
+        assertTrue(p.stream().anyMatch(s -> s.startsWith("pb.yaml:6:5: unknown key 'reboot' in step 2")), String.join("\n", p));
+        assertTrue(p.contains("pb.yaml:6:5: step 2 has no action; expected exactly one of: stop, kill, cleanup, shell"), String.join("\n", p));
+    }
+
+    @Test
+    void cleanupPathsMustBeSafe() {
+        List<String> p = problems("""
+                name: t
+                targets: { zones: [zone1] }
+                steps:
+                  - cleanup:
+                      paths:
+                        - relative/dir
+                        - /
+                        - /home/admin/oceanbase/../../etc
+                        - /etc/passwd
+                        - logs
+                """);
+        assertEquals(5, p.size(), String.join("\n", p));
+        assertTrue(p.get(0).startsWith("pb.yaml:6:11: cleanup path 'relative/dir': it is relative"), p.get(0));
+        assertTrue(p.get(1).startsWith("pb.yaml:7:11: cleanup path '/': it is the root directory"), p.get(1));
+        assertTrue(p.get(2).startsWith("pb.yaml:8:11: cleanup path '/home/admin/oceanbase/../../etc': it contains '..'"), p.get(2));
+        assertTrue(p.get(3).startsWith("pb.yaml:9:11: cleanup path '/etc/passwd' lies outside the declared directories of 10.0.1.1:2886"
+                + " (home /home/admin/oceanbase, data_dir /home/admin/oceanbase/store"), p.get(3));
+        assertTrue(p.get(4).startsWith("pb.yaml:10:11: 'logs' is not a declared directory of 10.0.1.1:2886 (did you mean 'log'?)"), p.get(4));
+    }
+
+    @Test
+    void pathInsideOneServerButNotAnother() {
+        List<String> p = problems("""
+                name: t
+                targets: { zones: [zone1] }
+                steps:
+                  - cleanup: { paths: [/data/1/ob/x] }
+                """);
+        assertEquals(1, p.size(), String.join("\n", p));
+        assertTrue(p.get(0).startsWith("pb.yaml:4:24: cleanup path '/data/1/ob/x' lies outside the declared directories of 10.0.1.1:2886"), p.get(0));
+    }
+
+    @Test
+    void shellTemplateWithUnknownVariable() {
+        List<String> p = problems("""
+                name: t
+                targets: { all: true }
+                steps:
+                  - shell: "ls {{home_dir}}"
+                """);
+        assertEquals(1, p.size());
+        assertTrue(p.get(0).startsWith("pb.yaml:4:12: the shell command uses home_dir, which 10.0.1.1:2886 does not have"), p.get(0));
+    }
+
+    @Test
+    void wrongTypes() {
+        List<String> p = problems("""
+                name: [a, b]
+                targets: { all: maybe }
+                forks: many
+                max_fail_percentage: 150
+                steps: { stop: {} }
+                """);
+        assertTrue(p.contains("pb.yaml:1:7: 'name' must be a single value; found a list"), String.join("\n", p));
+        assertTrue(p.contains("pb.yaml:2:17: 'all' is 'maybe'; expected true or false"), String.join("\n", p));
+        assertTrue(p.contains("pb.yaml:3:8: 'forks' is 'many'; expected a number of hosts acted on at once, from 1 to 10000"), String.join("\n", p));
+        assertTrue(p.contains("pb.yaml:4:22: 'max_fail_percentage' is 150; expected a percentage from 0 to 100"), String.join("\n", p));
+        assertTrue(p.contains("pb.yaml:5:8: 'steps' must be a list; found a mapping"), String.join("\n", p));
+    }
+}
