@@ -1,0 +1,132 @@
+package io.obplay.store.sqlite;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.obplay.plan.Dag;
+import io.obplay.plan.ExecuteAgent;
+import io.obplay.plan.Node;
+import io.obplay.plan.Operator;
+import io.obplay.plan.State;
+import io.obplay.plan.SubTask;
+
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Row mapping for {@link SqliteStore}: column lists, result-set rows to records, and the text forms of
+ * times and additional_data.
+ *
+ * <ul>
+ *   <li>Times are ISO-8601 strings with offset ({@link DateTimeFormatter#ISO_OFFSET_DATE_TIME}), which keep
+ *       the offset and every nanosecond; obshell's unset time (year 1) is stored as such, a null time as SQL
+ *       NULL.</li>
+ *   <li>additional_data is JSON text; it reads back as the map Jackson gives (ints as Integer, larger as
+ *       Long, lists as lists, objects as maps, in order); null stays SQL NULL, an empty map stays "{}".</li>
+ * </ul>
+ */
+final class Rows {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final TypeReference<LinkedHashMap<String, Object>> MAP = new TypeReference<>() {
+    };
+
+    static final String DAG_COLUMNS = "d.id, d.generic_id, d.name, d.stage, d.max_stage, d.maintenance_type, "
+            + "d.maintenance_key, d.state, d.operator, d.start_time, d.end_time, d.additional_data";
+    static final String NODE_COLUMNS = "n.id, n.generic_id, n.name, n.state, n.operator, n.start_time, n.end_time, "
+            + "n.additional_data";
+    static final String TASK_COLUMNS = "t.id, t.generic_id, t.name, t.state, t.operator, t.start_time, t.end_time, "
+            + "t.additional_data, t.execute_times, t.agent_ip, t.agent_port";
+
+    private Rows() {
+    }
+
+    /** A DAG row selected with {@link #DAG_COLUMNS}, without nodes. */
+    static Dag dag(ResultSet rs) throws SQLException {
+        return new Dag(
+                rs.getString(2),
+                rs.getLong(1),
+                rs.getString(3),
+                rs.getInt(4),
+                rs.getInt(5),
+                rs.getInt(6),
+                rs.getString(7),
+                State.valueOf(rs.getString(8)),
+                Operator.valueOf(rs.getString(9)),
+                time(rs.getString(10)),
+                time(rs.getString(11)),
+                map(rs.getString(12)),
+                List.of());
+    }
+
+    /** A node row selected with {@link #NODE_COLUMNS}, with the given sub-tasks. */
+    static Node node(ResultSet rs, List<SubTask> subTasks) throws SQLException {
+        return new Node(
+                rs.getString(2),
+                rs.getLong(1),
+                rs.getString(3),
+                State.valueOf(rs.getString(4)),
+                Operator.valueOf(rs.getString(5)),
+                time(rs.getString(6)),
+                time(rs.getString(7)),
+                map(rs.getString(8)),
+                subTasks);
+    }
+
+    /** A sub-task row selected with {@link #TASK_COLUMNS}, with the given log lines. */
+    static SubTask subTask(ResultSet rs, List<String> logs) throws SQLException {
+        String agentIp = rs.getString(10);
+        int agentPort = rs.getInt(11);
+        boolean noAgent = rs.wasNull() && agentIp == null;
+        return new SubTask(
+                rs.getString(2),
+                rs.getLong(1),
+                rs.getString(3),
+                State.valueOf(rs.getString(4)),
+                Operator.valueOf(rs.getString(5)),
+                time(rs.getString(6)),
+                time(rs.getString(7)),
+                map(rs.getString(8)),
+                rs.getInt(9),
+                noAgent ? null : new ExecuteAgent(agentIp, agentPort),
+                logs);
+    }
+
+    static String time(OffsetDateTime t) {
+        return t == null ? null : DateTimeFormatter.ISO_OFFSET_DATE_TIME.format(t);
+    }
+
+    static OffsetDateTime time(String s) {
+        return s == null ? null : OffsetDateTime.parse(s, DateTimeFormatter.ISO_OFFSET_DATE_TIME);
+    }
+
+    static String json(Map<String, Object> m) {
+        if (m == null) {
+            return null;
+        }
+        try {
+            return JSON.writeValueAsString(m);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("additional_data is not JSON-serializable: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    static Map<String, Object> map(String s) {
+        if (s == null) {
+            return null;
+        }
+        try {
+            return JSON.readValue(s, MAP);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("stored additional_data is not a JSON object: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    static String name(Enum<?> e) {
+        return e == null ? null : e.name();
+    }
+}

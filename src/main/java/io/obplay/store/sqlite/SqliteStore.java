@@ -1,0 +1,584 @@
+package io.obplay.store.sqlite;
+
+import io.obplay.plan.Dag;
+import io.obplay.plan.ExecuteAgent;
+import io.obplay.plan.Node;
+import io.obplay.plan.SubTask;
+import io.obplay.store.IdScheme;
+import io.obplay.store.Store;
+import io.obplay.store.UnderMaintenanceException;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Optional;
+
+/**
+ * The {@link Store} in one SQLite file, {@code <stateDir>/obplay.db}, shared by every obplay process on the
+ * machine (a {@code run} writing while a CLI {@code dag show} or a {@code serve} reads).
+ *
+ * <p>The {@link Store} interface is the seam for another JDBC database (say MySQL mode of OceanBase itself for
+ * a shared, multi-machine state): all SQL is in this class and {@link Rows}; only the pragmas, {@code BEGIN
+ * IMMEDIATE} and {@code AUTOINCREMENT} are SQLite's own.
+ *
+ * <p>How it stays whole and correct:
+ * <ul>
+ *   <li>WAL journal: readers never block the writer nor see half a transaction; a process killed mid-write
+ *       leaves the last committed state. The file must be on a local file system (WAL needs shared memory).</li>
+ *   <li>{@code synchronous=FULL}: each commit is fsynced. This store is the record of destructive steps
+ *       (kills, deleted directories) and holds the maintenance lock, so a commit that told the caller "you
+ *       hold the lock" must survive an OS crash or power loss too, not only a process crash (which NORMAL
+ *       already survives). Commits are small and few per sub-task, so the fsync is cheap here.</li>
+ *   <li>{@code busy_timeout} of {@value #BUSY_TIMEOUT_MS} ms: another process's write makes us wait, not fail.</li>
+ *   <li>One connection, every method one transaction under one lock; writes start with {@code BEGIN IMMEDIATE},
+ *       which takes SQLite's single write lock up front, so a check-then-insert (the maintenance lock) is
+ *       atomic across threads and processes, and no write ever fails on a stale read snapshot.</li>
+ *   <li>Ids come from {@code AUTOINCREMENT} columns, one sequence per table, never reused.</li>
+ * </ul>
+ */
+public final class SqliteStore implements Store {
+    public static final String FILE_NAME = "obplay.db";
+    static final int BUSY_TIMEOUT_MS = 30_000;
+
+    /** Schema migrations; version N is {@code MIGRATIONS.get(N - 1)}. Append, never edit a released one. */
+    static final List<List<String>> MIGRATIONS = List.of(List.of(
+            """
+            CREATE TABLE dags (
+                id               INTEGER PRIMARY KEY AUTOINCREMENT,
+                generic_id       TEXT    NOT NULL,
+                name             TEXT,
+                stage            INTEGER NOT NULL,
+                max_stage        INTEGER NOT NULL,
+                maintenance_type INTEGER NOT NULL,
+                maintenance_key  TEXT,
+                state            TEXT    NOT NULL,
+                operator         TEXT    NOT NULL,
+                start_time       TEXT,
+                end_time         TEXT,
+                additional_data  TEXT,
+                owner            TEXT
+            )""",
+            "CREATE INDEX dags_maintenance ON dags (maintenance_key, id) WHERE maintenance_type <> 1",
+            "CREATE INDEX dags_state ON dags (state)",
+            """
+            CREATE TABLE nodes (
+                id               INTEGER PRIMARY KEY AUTOINCREMENT,
+                dag_id           INTEGER NOT NULL REFERENCES dags (id) ON DELETE CASCADE,
+                generic_id       TEXT    NOT NULL,
+                name             TEXT,
+                state            TEXT    NOT NULL,
+                operator         TEXT    NOT NULL,
+                start_time       TEXT,
+                end_time         TEXT,
+                additional_data  TEXT
+            )""",
+            "CREATE INDEX nodes_dag ON nodes (dag_id, id)",
+            """
+            CREATE TABLE sub_tasks (
+                id               INTEGER PRIMARY KEY AUTOINCREMENT,
+                node_id          INTEGER NOT NULL REFERENCES nodes (id) ON DELETE CASCADE,
+                generic_id       TEXT    NOT NULL,
+                name             TEXT,
+                state            TEXT    NOT NULL,
+                operator         TEXT    NOT NULL,
+                start_time       TEXT,
+                end_time         TEXT,
+                additional_data  TEXT,
+                execute_times    INTEGER NOT NULL DEFAULT 0,
+                agent_ip         TEXT,
+                agent_port       INTEGER
+            )""",
+            "CREATE INDEX sub_tasks_node ON sub_tasks (node_id, id)",
+            """
+            CREATE TABLE task_logs (
+                task_id          INTEGER NOT NULL REFERENCES sub_tasks (id) ON DELETE CASCADE,
+                seq              INTEGER NOT NULL,
+                line             TEXT    NOT NULL,
+                PRIMARY KEY (task_id, seq)
+            ) WITHOUT ROWID"""));
+
+    /** Holds the maintenance lock: unfinished, or FAILED and not passed (PASS ends a DAG SUCCEED). */
+    private static final String HOLDS_LOCK = "(d.state IN ('PENDING', 'READY', 'RUNNING') "
+            + "OR (d.state = 'FAILED' AND d.operator <> 'PASS'))";
+    private static final String IS_MAINTENANCE = "d.maintenance_type <> " + Dag.MAINTENANCE_NONE;
+
+    private final Path file;
+    private final Object lock = new Object();
+    private Connection conn;
+
+    private SqliteStore(Path file, Connection conn) {
+        this.file = file;
+        this.conn = conn;
+    }
+
+    /** Opens (creating if needed) {@code <stateDir>/obplay.db}, and brings its schema up to date. */
+    public static SqliteStore open(Path stateDir) {
+        Path file = stateDir.resolve(FILE_NAME);
+        try {
+            boolean posix = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
+            if (!Files.isDirectory(stateDir)) {
+                Files.createDirectories(stateDir, posix ? new FileAttribute<?>[] {perms("rwx------")} : new FileAttribute<?>[0]);
+            }
+            // SQLite gives its -wal and -shm files the database file's permissions: create it private first.
+            if (posix && !Files.exists(file)) {
+                try {
+                    Files.createFile(file, perms("rw-------"));
+                } catch (FileAlreadyExistsException raced) {
+                    // another process created it just now
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the state directory " + stateDir, e);
+        }
+        Connection c = null;
+        try {
+            c = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
+            try (Statement s = c.createStatement()) {
+                s.execute("PRAGMA busy_timeout = " + BUSY_TIMEOUT_MS);
+                try (ResultSet rs = s.executeQuery("PRAGMA journal_mode = WAL")) {
+                    String mode = rs.next() ? rs.getString(1) : "?";
+                    if (!"wal".equalsIgnoreCase(mode)) {
+                        throw new SQLException("cannot switch " + file + " to WAL journal mode (got " + mode + ")");
+                    }
+                }
+                s.execute("PRAGMA synchronous = FULL");
+                s.execute("PRAGMA foreign_keys = ON");
+            }
+            SqliteStore store = new SqliteStore(file, c);
+            store.migrate();
+            return store;
+        } catch (SQLException | RuntimeException e) {
+            if (c != null) {
+                try {
+                    c.close();
+                } catch (SQLException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            if (e instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new StoreException("cannot open " + file, (SQLException) e);
+        }
+    }
+
+    private static FileAttribute<?> perms(String p) {
+        return PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(p));
+    }
+
+    /** The database file. */
+    public Path file() {
+        return file;
+    }
+
+    /** The schema version this code writes. */
+    public static int schemaVersion() {
+        return MIGRATIONS.size();
+    }
+
+    private void migrate() {
+        tx(true, c -> {
+            exec(c, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
+            int current;
+            try (Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT COALESCE(MAX(version), 0) FROM schema_version")) {
+                rs.next();
+                current = rs.getInt(1);
+            }
+            if (current > MIGRATIONS.size()) {
+                throw new StoreException(file + " has schema version " + current + ", newer than this obplay knows ("
+                        + MIGRATIONS.size() + "); use a newer obplay");
+            }
+            for (int v = current + 1; v <= MIGRATIONS.size(); v++) {
+                for (String sql : MIGRATIONS.get(v - 1)) {
+                    exec(c, sql);
+                }
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)")) {
+                    ps.setInt(1, v);
+                    ps.setString(2, Rows.time(OffsetDateTime.now()));
+                    ps.executeUpdate();
+                }
+            }
+            return null;
+        });
+    }
+
+    // ---------------------------------------------------------------------------------------------- writes
+
+    private record Inserted(Dag dag, Dag holder) {
+    }
+
+    @Override
+    public Dag insert(Dag planned, IdScheme ids, boolean exclusive) throws UnderMaintenanceException {
+        Inserted r = tx(true, c -> {
+            if (exclusive && planned.maintenanceType() != Dag.MAINTENANCE_NONE) {
+                Optional<Dag> holder = lockHolder(c, planned.maintenanceKey());
+                if (holder.isPresent()) {
+                    return new Inserted(null, holder.get());
+                }
+            }
+            long dagId = insertRow(c, "INSERT INTO dags (generic_id, name, stage, max_stage, maintenance_type, "
+                            + "maintenance_key, state, operator, start_time, end_time, additional_data) "
+                            + "VALUES ('', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    planned.name(), planned.stage(), planned.maxStage(), planned.maintenanceType(),
+                    planned.maintenanceKey(), Rows.name(planned.state()), Rows.name(planned.operator()),
+                    Rows.time(planned.startTime()), Rows.time(planned.endTime()), Rows.json(planned.additionalData()));
+            String dagGeneric = ids.generic(dagId);
+            update(c, "UPDATE dags SET generic_id = ? WHERE id = ?", dagGeneric, dagId);
+            List<Node> nodes = new ArrayList<>();
+            for (Node n : planned.nodes()) {
+                long nodeId = insertRow(c, "INSERT INTO nodes (dag_id, generic_id, name, state, operator, start_time, "
+                                + "end_time, additional_data) VALUES (?, '', ?, ?, ?, ?, ?, ?)",
+                        dagId, n.name(), Rows.name(n.state()), Rows.name(n.operator()),
+                        Rows.time(n.startTime()), Rows.time(n.endTime()), Rows.json(n.additionalData()));
+                String nodeGeneric = ids.generic(nodeId);
+                update(c, "UPDATE nodes SET generic_id = ? WHERE id = ?", nodeGeneric, nodeId);
+                List<SubTask> tasks = new ArrayList<>();
+                for (SubTask t : n.subTasks()) {
+                    ExecuteAgent agent = t.executeAgent();
+                    long taskId = insertRow(c, "INSERT INTO sub_tasks (node_id, generic_id, name, state, operator, "
+                                    + "start_time, end_time, additional_data, execute_times, agent_ip, agent_port) "
+                                    + "VALUES (?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            nodeId, t.name(), Rows.name(t.state()), Rows.name(t.operator()),
+                            Rows.time(t.startTime()), Rows.time(t.endTime()), Rows.json(t.additionalData()),
+                            t.executeTimes(), agent == null ? null : agent.ip(), agent == null ? null : agent.port());
+                    String taskGeneric = ids.generic(taskId);
+                    update(c, "UPDATE sub_tasks SET generic_id = ? WHERE id = ?", taskGeneric, taskId);
+                    appendLogs(c, taskId, t.taskLogs());
+                    tasks.add(t.withIds(taskGeneric, taskId));
+                }
+                nodes.add(n.withIds(nodeGeneric, nodeId).withSubTasks(tasks));
+            }
+            return new Inserted(planned.withIds(dagGeneric, dagId).withNodes(nodes), null);
+        });
+        if (r.holder() != null) {
+            throw new UnderMaintenanceException(r.holder());
+        }
+        return r.dag();
+    }
+
+    @Override
+    public void updateDag(Dag dag) {
+        tx(true, c -> mustUpdate(c, "DAG", dag.dagId(),
+                "UPDATE dags SET stage = ?, state = ?, operator = ?, start_time = ?, end_time = ? WHERE id = ?",
+                dag.stage(), Rows.name(dag.state()), Rows.name(dag.operator()),
+                Rows.time(dag.startTime()), Rows.time(dag.endTime()), dag.dagId()));
+    }
+
+    @Override
+    public void updateNode(Node node) {
+        tx(true, c -> mustUpdate(c, "node", node.nodeId(),
+                "UPDATE nodes SET state = ?, operator = ?, start_time = ?, end_time = ? WHERE id = ?",
+                Rows.name(node.state()), Rows.name(node.operator()),
+                Rows.time(node.startTime()), Rows.time(node.endTime()), node.nodeId()));
+    }
+
+    @Override
+    public void updateSubTask(SubTask task, List<String> newLogs) {
+        tx(true, c -> {
+            mustUpdate(c, "sub-task", task.taskId(),
+                    "UPDATE sub_tasks SET state = ?, operator = ?, start_time = ?, end_time = ?, execute_times = ? "
+                            + "WHERE id = ?",
+                    Rows.name(task.state()), Rows.name(task.operator()), Rows.time(task.startTime()),
+                    Rows.time(task.endTime()), task.executeTimes(), task.taskId());
+            appendLogs(c, task.taskId(), newLogs == null ? List.of() : newLogs);
+            return null;
+        });
+    }
+
+    @Override
+    public void appendLogs(long taskId, List<String> lines) {
+        tx(true, c -> {
+            if (!exists(c, "SELECT 1 FROM sub_tasks WHERE id = ?", taskId)) {
+                throw new NoSuchElementException("no sub-task " + taskId);
+            }
+            appendLogs(c, taskId, lines);
+            return null;
+        });
+    }
+
+    @Override
+    public void setOwner(long dagId, String owner) {
+        tx(true, c -> mustUpdate(c, "DAG", dagId, "UPDATE dags SET owner = ? WHERE id = ?", owner, dagId));
+    }
+
+    // ----------------------------------------------------------------------------------------------- reads
+
+    @Override
+    public Optional<Dag> dag(long dagId) {
+        return tx(false, c -> {
+            Optional<Dag> head = first(dags(c, "WHERE d.id = ?", dagId));
+            if (head.isEmpty()) {
+                return head;
+            }
+            Map<Long, List<String>> logs = logs(c, "JOIN sub_tasks t ON t.id = l.task_id JOIN nodes n ON n.id = t.node_id "
+                    + "WHERE n.dag_id = ?", dagId);
+            Map<Long, List<SubTask>> tasks = subTasks(c, "JOIN nodes n ON n.id = t.node_id WHERE n.dag_id = ?", logs, dagId);
+            List<Node> nodes = new ArrayList<>();
+            try (PreparedStatement ps = prepare(c, "SELECT " + Rows.NODE_COLUMNS + " FROM nodes n WHERE n.dag_id = ? "
+                    + "ORDER BY n.id", dagId); ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    nodes.add(Rows.node(rs, tasks.getOrDefault(rs.getLong(1), List.of())));
+                }
+            }
+            return Optional.of(head.get().withNodes(nodes));
+        });
+    }
+
+    @Override
+    public List<Dag> dags(int limit) {
+        if (limit < 0) {
+            throw new IllegalArgumentException("limit must not be negative: " + limit);
+        }
+        return tx(false, c -> dags(c, "ORDER BY d.id DESC LIMIT ?", limit));
+    }
+
+    /** Oldest first. */
+    @Override
+    public List<Dag> unfinished() {
+        return tx(false, c -> dags(c, "WHERE d.state IN ('PENDING', 'READY', 'RUNNING') OR (" + IS_MAINTENANCE
+                + " AND " + HOLDS_LOCK + ") ORDER BY d.id"));
+    }
+
+    @Override
+    public Optional<Dag> latestMaintenance(String maintenanceKey) {
+        return tx(false, c -> first(dags(c, "WHERE " + IS_MAINTENANCE + " AND d.maintenance_key IS ? "
+                + "ORDER BY d.id DESC LIMIT 1", maintenanceKey)));
+    }
+
+    @Override
+    public Optional<Dag> lockHolder(String maintenanceKey) {
+        return tx(false, c -> lockHolder(c, maintenanceKey));
+    }
+
+    /** The oldest holder, should non-exclusive inserts have made several. */
+    private static Optional<Dag> lockHolder(Connection c, String maintenanceKey) throws SQLException {
+        return first(dags(c, "WHERE " + IS_MAINTENANCE + " AND d.maintenance_key IS ? AND " + HOLDS_LOCK
+                + " ORDER BY d.id LIMIT 1", maintenanceKey));
+    }
+
+    @Override
+    public Optional<Node> node(long nodeId) {
+        return tx(false, c -> {
+            Map<Long, List<String>> logs = logs(c, "JOIN sub_tasks t ON t.id = l.task_id WHERE t.node_id = ?", nodeId);
+            Map<Long, List<SubTask>> tasks = subTasks(c, "WHERE t.node_id = ?", logs, nodeId);
+            try (PreparedStatement ps = prepare(c, "SELECT " + Rows.NODE_COLUMNS + " FROM nodes n WHERE n.id = ?", nodeId);
+                 ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(Rows.node(rs, tasks.getOrDefault(nodeId, List.of()))) : Optional.empty();
+            }
+        });
+    }
+
+    @Override
+    public Optional<SubTask> subTask(long taskId) {
+        return tx(false, c -> {
+            Map<Long, List<String>> logs = logs(c, "WHERE l.task_id = ?", taskId);
+            return subTasks(c, "WHERE t.id = ?", logs, taskId).values().stream().flatMap(List::stream).findFirst();
+        });
+    }
+
+    @Override
+    public Optional<Long> dagOfNode(long nodeId) {
+        return tx(false, c -> scalarLong(c, "SELECT dag_id FROM nodes WHERE id = ?", nodeId));
+    }
+
+    @Override
+    public Optional<Long> nodeOfSubTask(long taskId) {
+        return tx(false, c -> scalarLong(c, "SELECT node_id FROM sub_tasks WHERE id = ?", taskId));
+    }
+
+    @Override
+    public Optional<String> owner(long dagId) {
+        return tx(false, c -> {
+            try (PreparedStatement ps = prepare(c, "SELECT owner FROM dags WHERE id = ?", dagId);
+                 ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
+            }
+        });
+    }
+
+    @Override
+    public void close() {
+        synchronized (lock) {
+            if (conn == null) {
+                return;
+            }
+            try {
+                conn.close();
+            } catch (SQLException e) {
+                throw new StoreException("cannot close " + file, e);
+            } finally {
+                conn = null;
+            }
+        }
+    }
+
+    // --------------------------------------------------------------------------------------------- helpers
+
+    @FunctionalInterface
+    private interface Work<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    /** Runs {@code work} as one transaction on the one connection; {@code write} takes the write lock first. */
+    private <T> T tx(boolean write, Work<T> work) {
+        synchronized (lock) {
+            if (conn == null) {
+                throw new IllegalStateException("store " + file + " is closed");
+            }
+            try {
+                exec(conn, write ? "BEGIN IMMEDIATE" : "BEGIN");
+                T result;
+                try {
+                    result = work.run(conn);
+                    exec(conn, "COMMIT");
+                } catch (SQLException | RuntimeException | Error e) {
+                    try {
+                        exec(conn, "ROLLBACK"); // fails harmlessly when a failed COMMIT already ended it
+                    } catch (SQLException rollback) {
+                        e.addSuppressed(rollback);
+                    }
+                    throw e;
+                }
+                return result;
+            } catch (SQLException e) {
+                throw new StoreException("store " + file + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    private static void exec(Connection c, String sql) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
+    }
+
+    private static PreparedStatement prepare(Connection c, String sql, Object... args) throws SQLException {
+        PreparedStatement ps = c.prepareStatement(sql);
+        try {
+            for (int i = 0; i < args.length; i++) {
+                ps.setObject(i + 1, args[i]);
+            }
+            return ps;
+        } catch (SQLException | RuntimeException e) {
+            ps.close();
+            throw e;
+        }
+    }
+
+    private static int update(Connection c, String sql, Object... args) throws SQLException {
+        try (PreparedStatement ps = prepare(c, sql, args)) {
+            return ps.executeUpdate();
+        }
+    }
+
+    private static Void mustUpdate(Connection c, String what, long id, String sql, Object... args) throws SQLException {
+        if (update(c, sql, args) != 1) {
+            throw new NoSuchElementException("no " + what + " " + id);
+        }
+        return null;
+    }
+
+    /** Inserts one row and returns its AUTOINCREMENT id. */
+    private static long insertRow(Connection c, String sql, Object... args) throws SQLException {
+        update(c, sql, args);
+        return scalarLong(c, "SELECT last_insert_rowid()").orElseThrow();
+    }
+
+    private static Optional<Long> scalarLong(Connection c, String sql, Object... args) throws SQLException {
+        try (PreparedStatement ps = prepare(c, sql, args); ResultSet rs = ps.executeQuery()) {
+            return rs.next() ? Optional.of(rs.getLong(1)) : Optional.empty();
+        }
+    }
+
+    private static boolean exists(Connection c, String sql, Object... args) throws SQLException {
+        try (PreparedStatement ps = prepare(c, sql, args); ResultSet rs = ps.executeQuery()) {
+            return rs.next();
+        }
+    }
+
+    private static void appendLogs(Connection c, long taskId, List<String> lines) throws SQLException {
+        if (lines.isEmpty()) {
+            return;
+        }
+        long next = scalarLong(c, "SELECT COALESCE(MAX(seq), 0) + 1 FROM task_logs WHERE task_id = ?", taskId).orElseThrow();
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO task_logs (task_id, seq, line) VALUES (?, ?, ?)")) {
+            for (String line : lines) {
+                ps.setLong(1, taskId);
+                ps.setLong(2, next++);
+                ps.setString(3, line);
+                ps.executeUpdate();
+            }
+        }
+    }
+
+    private static List<Dag> dags(Connection c, String where, Object... args) throws SQLException {
+        List<Dag> out = new ArrayList<>();
+        try (PreparedStatement ps = prepare(c, "SELECT " + Rows.DAG_COLUMNS + " FROM dags d " + where, args);
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(Rows.dag(rs));
+            }
+        }
+        return out;
+    }
+
+    /** Log lines by task id, in order, of the task_logs rows {@code l} selected by {@code join}. */
+    private static Map<Long, List<String>> logs(Connection c, String join, Object... args) throws SQLException {
+        Map<Long, List<String>> out = new HashMap<>();
+        try (PreparedStatement ps = prepare(c, "SELECT l.task_id, l.line FROM task_logs l " + join
+                + " ORDER BY l.task_id, l.seq", args); ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>()).add(rs.getString(2));
+            }
+        }
+        return out;
+    }
+
+    /** Sub-tasks by node id, in insertion order, of the sub_tasks rows {@code t} selected by {@code join}. */
+    private static Map<Long, List<SubTask>> subTasks(Connection c, String join, Map<Long, List<String>> logs,
+                                                     Object... args) throws SQLException {
+        Map<Long, List<SubTask>> out = new LinkedHashMap<>();
+        try (PreparedStatement ps = prepare(c, "SELECT " + Rows.TASK_COLUMNS + ", t.node_id FROM sub_tasks t " + join
+                + " ORDER BY t.id", args); ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                SubTask t = Rows.subTask(rs, logs.getOrDefault(rs.getLong(1), List.of()));
+                out.computeIfAbsent(rs.getLong(12), k -> new ArrayList<>()).add(t);
+            }
+        }
+        return out;
+    }
+
+    private static <T> Optional<T> first(List<T> list) {
+        return list.isEmpty() ? Optional.empty() : Optional.of(list.get(0));
+    }
+
+    /** A database error: the file cannot be opened, is locked for longer than the busy timeout, or is corrupt. */
+    public static final class StoreException extends RuntimeException {
+        public StoreException(String message, Throwable cause) {
+            super(message, cause);
+        }
+
+        public StoreException(String message) {
+            super(message);
+        }
+    }
+}
