@@ -1,0 +1,479 @@
+package io.obplay.plan;
+
+import io.obplay.inventory.Role;
+import io.obplay.inventory.Server;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The POSIX {@code sh} scripts that stop, kill and clean up one server on its host, and run a shell step there.
+ *
+ * <p>Each script is a pure function of its arguments (same input, byte-identical text), is shown in the dry run
+ * and runs unchanged in one channel on the host, so waiting, polling and escalation happen there. It needs only a
+ * dash-compatible {@code sh}, GNU coreutils ({@code readlink}, {@code sleep 0.1}, {@code du -x},
+ * {@code rm --one-file-system}), awk, sed and procfs. Every value is single-quoted. It logs lines that
+ * start with {@code obplay: }; on failure the last line is {@code obplay: FAILED: <reason>}.
+ *
+ * <p>Exit status of stop, kill and cleanup scripts:
+ * <ul>
+ *   <li>{@value #OK}: done (also "already stopped", and a stale pid file that was removed);</li>
+ *   <li>{@value #FAILED}: failed (a pid file that holds no pid, a signal or a deletion that did not work);</li>
+ *   <li>{@value #REFUSED}: refused for safety, nothing was signalled or deleted (a process or a LISTENing port
+ *       that the pid file does not account for; a path that is relative, {@code /}, has {@code ..}, or lies
+ *       outside the server's declared directories; cleanup while the server runs);</li>
+ *   <li>{@value #TIMEOUT}: timed out waiting for the process to end and its ports to be released.</li>
+ * </ul>
+ * A shell step exits with its command's status.
+ *
+ * <p>A process is the server's only when it is proved: {@code /proc/<pid>} exists, is not a zombie, and its cwd
+ * or exe is the home or lies under {@code home + "/"}. A pid that is not proved is never signalled.
+ */
+public final class StepScripts {
+
+    public static final int OK = 0;
+    public static final int FAILED = 1;
+    public static final int REFUSED = 3;
+    public static final int TIMEOUT = 4;
+
+    private StepScripts() {
+    }
+
+    /** TERM the server (obproxy: KILL obproxyd first), KILL it after {@code grace}, wait up to {@code killWait}. */
+    public static Script stop(Server s, Duration grace, Duration killWait) {
+        checkDuration(grace, "grace");
+        checkDuration(killWait, "killWait");
+        return processScript(s, "stop", "TERM", grace, killWait);
+    }
+
+    /** KILL the server at once (obproxy: obproxyd first) and wait up to {@code killWait}. */
+    public static Script kill(Server s, Duration killWait) {
+        checkDuration(killWait, "killWait");
+        return processScript(s, "kill", "KILL", Duration.ZERO, killWait);
+    }
+
+    /** Delete {@code paths} in order, once each is re-checked and the server is proved not to run. */
+    public static Script cleanup(Server s, List<String> paths) {
+        Objects.requireNonNull(paths, "paths");
+        StringBuilder b = header(s, "cleanup", List.of(
+                "delete the paths at the end, in order, once every one of them is checked and the server",
+                "is proved not to run.",
+                "Exit status: 0 done, 1 failed, 3 refused for safety (nothing deleted)."));
+        b.append("\n# in_dirs P [real]: P is, or lies under, one of the server's declared directories\n"
+                + "# (with \"real\": as they really are, symlinks resolved)\n"
+                + "in_dirs() {\n"
+                + "  want=$1 how=${2:-}\n"
+                + "  set --");
+        for (String d : allowedDirs(s)) {
+            b.append(" \\\n    ").append(quote(d));
+        }
+        b.append("\n"
+                + "  for d in \"$@\"; do\n"
+                + "    if [ \"$how\" = real ]; then d=$(cd -P -- \"$d\" 2>/dev/null && pwd -P) || continue; fi\n"
+                + "    case $want in \"$d\"|\"$d\"/*) return 0 ;; esac\n"
+                + "  done\n"
+                + "  return 1\n"
+                + "}\n");
+        b.append(CORE).append(CLEANUP);
+        b.append("\ncd / || exit 1\ncheck_home\n");
+        b.append("set --");  // the paths to delete, in order
+        for (String path : paths) {
+            b.append(" \\\n  ").append(quote(path));
+        }
+        b.append('\n');
+        b.append("say \"cleanup of $NAME: $# path(s)\"\n"
+                + "for path in \"$@\"; do check_path \"$path\"; done  # all of them, before anything is deleted\n"
+                + "refuse_if_running " + quoteAll(List.copyOf(s.pidFiles().values())) + "\n"
+                + "for path in \"$@\"; do remove \"$path\"; done\n"
+                + "say \"cleanup of $NAME done\"\n");
+        return new Script(b.toString(), List.of(), paths);
+    }
+
+    /** Run {@code command} (already rendered) in the server's home, or in {@code /} if there is none. */
+    public static Script shell(Server s, String command) {
+        Objects.requireNonNull(command, "command");
+        noNul(command, "command");
+        String home = trimSlashes(s.home());
+        StringBuilder b = new StringBuilder("#!/bin/sh\n"
+                + "# obplay shell step: run the command below in the server's home (or in / if there is none);\n"
+                + "# the exit status is the command's.\n");
+        String[] lines = command.split("\n", -1);
+        b.append("printf '%s\\n'");
+        for (int i = 0; i < lines.length; i++) {
+            b.append(' ').append(quote((i == 0 ? "obplay: $ " : "obplay:   ") + lines[i]));
+        }
+        b.append("\n(\ncd ").append(quote(home)).append(" 2>/dev/null || cd /\n");
+        b.append(command).append("\n)\n");
+        b.append("rc=$?\n"
+                + "[ \"$rc\" -eq 0 ] || printf 'obplay: FAILED: the command exited with status %s\\n' \"$rc\"\n"
+                + "exit \"$rc\"\n");
+        return new Script(b.toString(), List.of(), List.of());
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+
+    private static Script processScript(Server s, String step, String firstSignal, Duration grace, Duration killWait) {
+        String what = s.role().processName();
+        String pidFile = pidFile(s, "server");
+        String daemonFile = s.role() == Role.OBPROXY ? s.pidFiles().get("daemon") : null;
+        String group = s.role() == Role.OBPROXY ? "group" : "pid";
+        String home = trimSlashes(s.home());
+        String proof = " (proved by cwd/exe under " + home + ")";
+        boolean term = firstSignal.equals("TERM");
+
+        List<String> signals = new ArrayList<>();
+        List<String> purpose = new ArrayList<>();
+        if (daemonFile != null) {
+            purpose.add("KILL obproxyd first (it would respawn obproxy), then");
+            signals.add("KILL obproxyd pid from " + daemonFile + proof + ", first: it would respawn obproxy");
+        }
+        String groupWords = s.role() == Role.OBPROXY ? "; its whole process group if it leads one" : "";
+        signals.add(firstSignal + " " + what + " pid from " + pidFile + proof + groupWords);
+        if (term) {
+            signals.add("KILL " + what + " after " + words(grace) + " grace if still running");
+            purpose.add("TERM the " + what + " named in its pid file once it is proved to be this server's, KILL it "
+                    + "after the grace period;");
+        } else {
+            purpose.add("KILL the " + what + " named in its pid file once it is proved to be this server's;");
+        }
+        purpose.add("done when it is gone and none of its ports LISTENs.");
+        purpose.add("Exit status: 0 done, 1 failed, 3 refused for safety (nothing signalled), 4 timed out.");
+
+        StringBuilder b = header(s, step, purpose);
+        b.append("PID_FILE=").append(quote(pidFile)).append('\n');
+        if (daemonFile != null) {
+            b.append("DAEMON_PID_FILE=").append(quote(daemonFile)).append('\n');
+        }
+        if (term) {
+            b.append("GRACE=").append(centis(grace)).append("  # 1/100 s: ").append(words(grace)).append('\n');
+        }
+        b.append("KILL_WAIT=").append(centis(killWait)).append("  # 1/100 s: ").append(words(killWait)).append('\n');
+        b.append(CORE).append(STOP);
+        if (daemonFile != null) {
+            b.append(DAEMON);
+        }
+        b.append("\ncd / || exit 1\ncheck_home\n");
+        if (term) {
+            b.append("say \"stopping " + what + " $NAME (home $HOME_DIR, ports $PORTS): TERM, KILL after $(secs \"$GRACE\")\"\n");
+        } else {
+            b.append("say \"killing " + what + " $NAME (home $HOME_DIR, ports $PORTS)\"\n");
+        }
+        if (daemonFile != null) {
+            b.append("kill_daemon \"$DAEMON_PID_FILE\"\n");
+        }
+        b.append("stop_server ").append(what).append(" \"$PID_FILE\" ").append(firstSignal).append(' ').append(group)
+                .append('\n');
+        return new Script(b.toString(), signals, List.of());
+    }
+
+    private static StringBuilder header(Server s, String step, List<String> purpose) {
+        Objects.requireNonNull(s, "server");
+        String home = trimSlashes(s.home());
+        StringBuilder b = new StringBuilder();
+        b.append("#!/bin/sh\n");
+        for (int i = 0; i < purpose.size(); i++) {
+            b.append(i == 0 ? "# obplay " + step + ": " : "# ").append(purpose.get(i)).append('\n');
+        }
+        b.append("set -u\nLC_ALL=C; export LC_ALL\n");
+        b.append("NAME=").append(quote(s.name())).append('\n');
+        b.append("HOME_DIR=").append(quote(home)).append('\n');
+        StringBuilder ports = new StringBuilder();
+        StringBuilder names = new StringBuilder();
+        for (Map.Entry<String, Integer> e : s.ports().entrySet()) {
+            int port = e.getValue();
+            if (port < 1 || port > 65535) {
+                throw new IllegalArgumentException("port " + e.getKey() + " of " + s.name() + " is out of range: " + port);
+            }
+            ports.append(ports.length() == 0 ? "" : " ").append(port);
+            names.append(names.length() == 0 ? "" : " ").append(commentSafe(e.getKey()));
+        }
+        b.append("PORTS='").append(ports).append("'");
+        b.append(names.length() == 0 ? "\n" : "  # " + names + "\n");
+        return b;
+    }
+
+    private static String pidFile(Server s, String role) {
+        String f = s.pidFiles().get(role);
+        if (f == null || f.isEmpty()) {
+            throw new IllegalArgumentException(s.name() + " has no '" + role + "' pid file");
+        }
+        return f;
+    }
+
+    /** The declared directories that may hold deletable paths: absolute, not "/", trailing slashes trimmed. */
+    private static List<String> allowedDirs(Server s) {
+        List<String> dirs = new ArrayList<>();
+        for (String d : s.dirs().values()) {
+            String t = trimSlashes(d);
+            if (t.startsWith("/") && t.length() > 1 && !dirs.contains(t)) {
+                dirs.add(t);
+            }
+        }
+        return dirs;
+    }
+
+    private static String trimSlashes(String path) {
+        Objects.requireNonNull(path, "path");
+        String p = path;
+        while (p.length() > 1 && p.endsWith("/")) {
+            p = p.substring(0, p.length() - 1);
+        }
+        return p;
+    }
+
+    private static void checkDuration(Duration d, String what) {
+        Objects.requireNonNull(d, what);
+        if (d.isNegative()) {
+            throw new IllegalArgumentException(what + " must not be negative: " + d);
+        }
+    }
+
+    private static long centis(Duration d) {
+        return (d.toMillis() + 9) / 10;
+    }
+
+    /** "60s", "1.5s", "0.25s". */
+    static String words(Duration d) {
+        long cs = centis(d);
+        String frac = cs % 100 == 0 ? "" : String.format(Locale.ROOT, ".%02d", cs % 100).replaceAll("0$", "");
+        return cs / 100 + frac + "s";
+    }
+
+    /** A single-quoted shell word for any value: {@code 'it'\''s'}. */
+    static String quote(String value) {
+        noNul(value, "value");
+        return "'" + value.replace("'", "'\\''") + "'";
+    }
+
+    private static String quoteAll(List<String> values) {
+        StringBuilder b = new StringBuilder();
+        for (String v : values) {
+            b.append(b.length() == 0 ? "" : " ").append(quote(v));
+        }
+        return b.toString();
+    }
+
+    private static String commentSafe(String s) {
+        return s.replaceAll("[^A-Za-z0-9_.:/-]", "?");
+    }
+
+    private static void noNul(String value, String what) {
+        Objects.requireNonNull(value, what);
+        if (value.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException(what + " contains a NUL character");
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // The function prelude. Variables are global (POSIX sh has no "local"), so each function uses its own names.
+
+    /** Logging, the home, processes and ports: shared by stop, kill and cleanup. */
+    private static final String CORE = """
+
+            say() { printf 'obplay: %s\\n' "$*"; }
+            fail() { rc=$1; shift; say "FAILED: $*"; exit "$rc"; }
+            # clean_path P: P is absolute, not /, and has no empty, . or .. segment
+            clean_path() {
+              case $1/ in /[!/]*) ;; *) return 1 ;; esac
+              case $1/ in *//*|*/./*|*/../*) return 1 ;; esac
+            }
+            check_home() { clean_path "$HOME_DIR" || fail 3 "refusing: home '$HOME_DIR' is not a clean absolute path below /"; }
+            in_home() { case $1 in "$HOME_DIR"|"$HOME_DIR"/*) return 0 ;; esac; return 1; }
+            # alive PID: the process exists and is not a zombie
+            alive() {
+              case $(awk '$1 == "State:" { print $2 }' "/proc/$1/status" 2>/dev/null) in ''|Z|X) return 1 ;; esac
+            }
+            # ours PID: the process is alive and its cwd or exe lies in the home; sets CWD and EXE either way
+            ours() {
+              CWD=$(readlink "/proc/$1/cwd" 2>/dev/null); EXE=$(readlink "/proc/$1/exe" 2>/dev/null)
+              { in_home "$CWD" || in_home "$EXE"; } && alive "$1"
+            }
+            describe() { ours "$1"; printf 'pid %s (exe %s, cwd %s)' "$1" "${EXE:-?}" "${CWD:-?}"; }
+            # read_pid FILE: PID = the pid in FILE; returns 1 if there is no FILE, 2 if it holds no pid
+            read_pid() {
+              PID=
+              [ -e "$1" ] || [ -L "$1" ] || return 1
+              PID=$(sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$1" 2>/dev/null)
+              case $PID in ''|0*|*[!0-9]*) return 2 ;; esac
+              [ ${#PID} -le 10 ] || return 2
+            }
+            # listening: those of PORTS that a socket LISTENs on (state 0A in /proc/net/tcp and tcp6, port in hex)
+            listening() {
+              cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v ports="$PORTS" '
+                $4 == "0A" {
+                  h = substr($2, index($2, ":") + 1); v = 0
+                  for (i = 1; i <= length(h); i++) v = v * 16 + index("0123456789ABCDEF", substr(h, i, 1)) - 1
+                  busy[v] = 1
+                }
+                END { n = split(ports, p, " "); for (i = 1; i <= n; i++) if (p[i] in busy) out = out " " p[i]; print substr(out, 2) }'
+            }
+            # home_procs: the pids of processes whose cwd or exe lies in the home, except this script and the
+            # processes that started it (say, the ssh session's shell)
+            home_procs() {
+              skip=' '; a=$$
+              while [ "$a" -gt 1 ] 2>/dev/null; do
+                skip="$skip$a "; a=$(awk '$1 == "PPid:" { print $2 }' "/proc/$a/status" 2>/dev/null)
+              done
+              hp=
+              for pd in /proc/[0-9]*; do
+                case $skip in *" ${pd#/proc/} "*) continue ;; esac
+                if ours "${pd#/proc/}"; then hp="$hp ${pd#/proc/}"; fi
+              done
+              printf '%s' "${hp# }"
+            }
+            """;
+
+    /** Signalling and waiting: stop and kill. */
+    private static final String STOP = """
+            now() { read -r up _ < /proc/uptime; NOW=$(( ${up%.*} * 100 + 1${up#*.} - 100 )); }  # in 1/100 s
+            secs() { printf '%d.%ds' $(( $1 / 100 )) $(( $1 % 100 / 10 )); }
+            bad_pid_file() { fail 1 "pid file $1 does not hold a pid: '$(head -c 64 -- "$1" 2>/dev/null | tr -c '[:print:]' '?')'"; }
+            # send SIGNAL PID WHAT [group]: send SIGNAL to PID if it is still proved ours (to its process group
+            # with "group", when PID leads it)
+            send() {
+              ours "$2" || return 0
+              if [ "${4:-}" = group ] && [ "$(sed 's/.*) //' "/proc/$2/stat" 2>/dev/null | awk '{ print $3 }')" = "$2" ]; then
+                say "sending $1 to the process group of $3 pid $2"; kill -s "$1" -- "-$2" 2>/dev/null
+              else
+                say "sending $1 to $3 pid $2"; kill -s "$1" "$2" 2>/dev/null
+              fi || ! alive "$2" || fail 1 "could not send $1 to $3 pid $2"
+            }
+            # wait_gone PID LIMIT [ports]: poll every 0.1 s, up to LIMIT/100 s, until PID is gone (or a zombie)
+            # and, with "ports", none of PORTS LISTENs; returns 1 on timeout
+            wait_gone() {
+              now; end=$((NOW + $2))
+              while alive "$1" || { [ "${3:-}" = ports ] && [ -n "$(listening)" ]; }; do
+                now; [ "$NOW" -lt "$end" ] || return 1
+                sleep 0.1
+              done
+            }
+            # stopped_or_refuse WHAT: with no valid pid file, end the script: done if nothing runs under the home
+            # and no port LISTENs, else refuse
+            stopped_or_refuse() {
+              procs=$(home_procs); busy=$(listening)
+              if [ -z "$procs$busy" ]; then say "$1 $NAME already stopped: nothing runs under $HOME_DIR, no port LISTENs"; exit 0; fi
+              for p in $procs; do say "running under $HOME_DIR: $(describe "$p")"; done
+              fail 3 "refusing to signal anything: $1 has no valid pid file, yet pid(s) [${procs:-none}] run under $HOME_DIR and port(s) [${busy:-none}] LISTEN"
+            }
+            remove_pid_file() {
+              if rm -f -- "$1"; then say "removed pid file $1"; else say "warning: could not remove pid file $1"; fi
+            }
+            # drop_pid_file FILE: FILE names PID, which is not a live process of the server: say why, never signal
+            # it, remove FILE
+            drop_pid_file() {
+              if alive "$PID"; then
+                say "pid file $1 names pid $PID, which is not this server's (exe ${EXE:-?}, cwd ${CWD:-?}): not signalling it"
+              else
+                say "stale pid file $1: pid $PID is not running"
+              fi
+              remove_pid_file "$1"
+            }
+            # stop_server WHAT FILE SIGNAL pid|group: SIGNAL the process that FILE names once it is proved ours;
+            # after TERM, KILL once GRACE is over; done when it is gone and none of PORTS LISTENs
+            stop_server() {
+              now; t0=$NOW
+              read_pid "$2"
+              case $? in 1) say "no pid file $2"; stopped_or_refuse "$1" ;; 2) bad_pid_file "$2" ;; esac
+              if ! ours "$PID"; then drop_pid_file "$2"; stopped_or_refuse "$1"; fi
+              say "$1 pid $PID is this server's (cwd ${CWD:-?}, exe ${EXE:-?})"
+              send "$3" "$PID" "$1" "$4"
+              if [ "$3" = TERM ] && ! wait_gone "$PID" "$GRACE" ports; then
+                if alive "$PID"; then say "$1 pid $PID still runs after the $(secs "$GRACE") grace period"; fi
+                send KILL "$PID" "$1" "$4"
+              fi
+              if ! wait_gone "$PID" "$KILL_WAIT" ports; then
+                for p in $(home_procs); do say "running under $HOME_DIR: $(describe "$p")"; done
+                if alive "$PID"; then fail 4 "timed out: $1 pid $PID still runs"; fi
+                fail 4 "timed out: $1 pid $PID is gone but port(s) $(listening) still LISTEN"
+              fi
+              remove_pid_file "$2"
+              now; say "stopped $NAME pid $PID in $(secs $((NOW - t0)))"
+            }
+            """;
+
+    /** obproxy's watchdog. */
+    private static final String DAEMON = """
+            # kill_daemon FILE: KILL obproxyd, which would respawn obproxy; a missing or stale FILE is fine
+            kill_daemon() {
+              read_pid "$1"
+              case $? in 1) say "no obproxyd pid file $1"; return 0 ;; 2) bad_pid_file "$1" ;; esac
+              if ! ours "$PID"; then drop_pid_file "$1"; return 0; fi
+              send KILL "$PID" obproxyd
+              wait_gone "$PID" "$KILL_WAIT" || fail 4 "timed out: obproxyd pid $PID still runs"
+              remove_pid_file "$1"
+            }
+            """;
+
+    /** Checking and deleting paths. */
+    private static final String CLEANUP = """
+            # real_path P: P with the symlinks of its parent directories resolved (P itself stays as it is)
+            real_path() { rp=$(cd -P -- "${1%/*}/" 2>/dev/null && pwd -P) && printf '%s/%s' "${rp%/}" "${1##*/}"; }
+            # check_path P: refuse (exit 3) unless P is a clean absolute path, not /, and lies in the declared
+            # directories both as written and as it really is
+            check_path() {
+              case $1 in
+                '') fail 3 "refusing to delete an empty path" ;;
+                /) fail 3 "refusing to delete /" ;;
+                /*) clean_path "$1" || fail 3 "refusing to delete $1: it has an empty, . or .. segment" ;;
+                *) fail 3 "refusing to delete $1: not an absolute path" ;;
+              esac
+              in_dirs "$1" || fail 3 "refusing to delete $1: it is not in $NAME's declared directories"
+              real=$(real_path "$1") || return 0  # its parent does not exist: nothing to delete
+              in_dirs "$real" real || fail 3 "refusing to delete $1: it really is $real, outside the declared directories"
+            }
+            # refuse_if_running PIDFILE...: refuse (exit 3) while a pid file names a live process of the server,
+            # a process runs under the home, or one of PORTS LISTENs
+            refuse_if_running() {
+              for f in "$@"; do
+                read_pid "$f"
+                case $? in
+                  0) if ours "$PID"; then fail 3 "refusing to delete anything: $NAME runs, pid $PID from $f"; fi ;;
+                  2) say "pid file $f does not hold a pid: the scan below decides" ;;
+                esac
+              done
+              procs=$(home_procs); busy=$(listening)
+              for p in $procs; do say "running under $HOME_DIR: $(describe "$p")"; done
+              [ -z "$procs$busy" ] || fail 3 "refusing to delete anything while $NAME runs: pid(s) [${procs:-none}] under $HOME_DIR, port(s) [${busy:-none}] LISTEN"
+              say "$NAME is not running: nothing runs under $HOME_DIR, no port LISTENs"
+            }
+            # is_mount P: P is a mount point (/proc/mounts writes space, tab, newline and \\ as \\040 \\011 \\012 \\134)
+            is_mount() {
+              P=$1 awk '
+                function unescape(s,  o, i) {
+                  o = ""
+                  while ((i = index(s, "\\\\")) > 0) {
+                    o = o substr(s, 1, i - 1) sprintf("%c", substr(s, i + 1, 1) * 64 + substr(s, i + 2, 1) * 8 + substr(s, i + 3, 1))
+                    s = substr(s, i + 4)
+                  }
+                  return o s
+                }
+                unescape($2) == ENVIRON["P"] { found = 1 }
+                END { exit !found }' /proc/mounts
+            }
+            # remove P: delete P (never crossing into another file system); a mount point keeps its mount and
+            # loses its contents; a symlink goes, never its target
+            remove() {
+              if [ ! -e "$1" ] && [ ! -L "$1" ]; then say "absent: $1"; return 0; fi
+              if [ -L "$1" ]; then
+                target=$(readlink "$1")
+                rm -f -- "$1" || fail 1 "could not remove symlink $1"
+                say "removed symlink $1; its target $target stays"
+                return 0
+              fi
+              kib=$(du -skx -- "$1" 2>/dev/null | awk '{ print $1 }')
+              if is_mount "$1" || is_mount "$(real_path "$1")"; then
+                for e in "$1"/* "$1"/.[!.]* "$1"/..?*; do
+                  if [ -e "$e" ] || [ -L "$e" ]; then rm -rf --one-file-system -- "$e" || fail 1 "could not empty mount point $1"; fi
+                done
+                say "emptied mount point $1 (${kib:-?} KiB); the mount stays"
+              else
+                rm -rf --one-file-system -- "$1" || fail 1 "could not remove $1 completely"
+                say "removed $1 (${kib:-?} KiB)"
+              fi
+            }
+            """;
+}
