@@ -18,7 +18,7 @@ import java.util.List;
 
 /** The options every planning command shares: inventory, limit, tags. */
 public final class Inputs {
-    @Option(names = {"-i", "--inventory"}, required = true, paramLabel = "FILE", description = "The inventory (YAML).")
+    @Option(names = {"-i", "--inventory"}, paramLabel = "FILE", description = "The inventory (YAML).")
     Path inventory;
 
     @Option(names = {"-l", "--limit"}, paramLabel = "PATTERN", split = ",",
@@ -64,7 +64,13 @@ public final class Inputs {
     }
 
     Plan plan(Path playbook, PrintWriter err) {
-        Inventory inv = loadInventory(inventory, err);
+        if (inventory == null) {
+            throw new CliException(ExitCodes.INVALID, "missing required option: '--inventory=FILE'");
+        }
+        return plan(loadInventory(inventory, err), playbook, err);
+    }
+
+    Plan plan(Inventory inv, Path playbook, PrintWriter err) {
         Playbook pb = loadPlaybook(playbook, inv, err);
         try {
             return Planner.plan(inv, pb, options());

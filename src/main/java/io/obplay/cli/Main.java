@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code obplay} command. */
 @Command(name = "obplay", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Declarative automation for OceanBase fleets: plan, run and serve lifecycle playbooks.",
-        subcommands = {ValidateCommand.class, InventoryCommand.class, PlanCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {ValidateCommand.class, InventoryCommand.class, PlanCommand.class, RunCommand.class, DagCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 ok; 1 usage or input errors (nothing was run); 2 some hosts failed;",
                 "4 some hosts unreachable; 70 internal error; 130 interrupted."})
 public final class Main implements Runnable {

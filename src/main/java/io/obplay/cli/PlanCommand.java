@@ -61,7 +61,7 @@ public final class PlanCommand implements Callable<Integer> {
         Plan plan = inputs.plan(playbook, err);
         Dag dag = plan.dag();
         if (out != null) {
-            writeAtomically(out, ObshellJson.write(dag));
+            writeAtomically(out, w -> ObshellJson.write(dag, w));
             err.println("plan written to " + out + " (run it with: obplay run --plan " + out + ")");
         }
         if (listHosts) {
@@ -89,7 +89,7 @@ public final class PlanCommand implements Callable<Integer> {
                 stdout.print(TextRenderer.render(dag, showScripts, false));
                 stdout.println("Nothing was run. Full scripts: --show-scripts; machine-readable: --format obshell.");
             }
-            case "obshell" -> stdout.print(ObshellJson.write(dag));
+            case "obshell" -> ObshellJson.write(dag, stdout);
             case "ocp" -> stdout.print(OcpJson.write(dag, System.getProperty("user.name", "obplay"), inputs.agent));
             case "dot" -> stdout.print(DotRenderer.render(dag));
             default -> throw new CliException(ExitCodes.INVALID, "--format must be text, obshell, ocp or dot, not '" + format + "'");
@@ -100,11 +100,22 @@ public final class PlanCommand implements Callable<Integer> {
 
     /** Writes a file whole or not at all: a temporary file in the same directory, then an atomic rename. */
     static void writeAtomically(Path file, String content) throws IOException {
+        writeAtomically(file, w -> w.write(content));
+    }
+
+    /** Something that writes a file's content. */
+    interface Content {
+        void writeTo(java.io.Writer w) throws IOException;
+    }
+
+    static void writeAtomically(Path file, Content content) throws IOException {
         Path abs = file.toAbsolutePath();
         Files.createDirectories(abs.getParent());
         Path tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName(), ".tmp");
         try {
-            Files.writeString(tmp, content, StandardCharsets.UTF_8);
+            try (java.io.Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+                content.writeTo(w);
+            }
             Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {
             Files.deleteIfExists(tmp);

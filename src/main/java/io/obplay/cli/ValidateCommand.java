@@ -31,6 +31,9 @@ public final class ValidateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
+        if (inputs.inventory == null) {
+            throw new CliException(ExitCodes.INVALID, "missing required option: '--inventory=FILE'");
+        }
         Inventory inv = Inputs.loadInventory(inputs.inventory, err);
         err.println("ok: " + inputs.inventory + " (cluster " + inv.cluster() + ", " + inv.zones().size() + " zones, "
                 + inv.observers().size() + " observers, " + inv.obproxies().size() + " obproxies)");

@@ -15,7 +15,8 @@ import java.util.Map;
  * and types; no field is ever left out; times are RFC 3339 strings.
  */
 public final class ObshellJson {
-    public static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    public static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+            .disable(com.fasterxml.jackson.core.JsonGenerator.Feature.AUTO_CLOSE_TARGET);
 
     private ObshellJson() {
     }
@@ -86,6 +87,13 @@ public final class ObshellJson {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** Streams the DAG with its nodes to {@code out} (not closed), with a final newline. */
+    public static void write(Dag d, java.io.Writer out) throws java.io.IOException {
+        MAPPER.writeValue(out, dag(d, true));
+        out.write('\n');
+        out.flush();
     }
 
     /** Reads a DagDetailDTO back (a saved plan); throws IllegalArgumentException naming what is wrong. */

@@ -125,6 +125,14 @@ public final class Planner {
         dagData.put("limit", opts.limit());
         dagData.put("tags", opts.tags());
         dagData.put("skip_tags", opts.skipTags());
+        Map<String, Object> libraries = new java.util.TreeMap<>();
+        renumbered.forEach(n -> n.subTasks().forEach(t -> {
+            String lib = (String) t.additionalData().get("library");
+            if (lib != null) {
+                libraries.computeIfAbsent(lib, StepScripts::library);
+            }
+        }));
+        dagData.put("libraries", libraries);
         dagData.put("hosts", renumbered.stream().flatMap(n -> n.subTasks().stream()).map(t -> t.executeAgent().ip()).distinct().count());
         Dag dag = new Dag(new GenericId(kind, ipv4, opts.agentPort(), 1).toString(), 1, pb.name(), 1, renumbered.size(),
                 maintenanceType, maintenanceKey, State.READY, Operator.RUN, Times.UNSET, Times.UNSET, dagData, renumbered);
@@ -200,7 +208,7 @@ public final class Planner {
         };
         return new TaskData(s.name(), s.role().processName(), s.host(), step.kind().yamlName(), step.index(),
                 script.text(), step.timeout().toSeconds(), script.signals(), script.paths(),
-                step.kind() == StepKind.SHELL ? step.command().get(s.name()) : null);
+                step.kind() == StepKind.SHELL ? step.command().get(s.name()) : null, script.library());
     }
 
     /** A one-line description of the hosts of a node, for people. */

@@ -40,7 +40,30 @@ public final class StepScripts {
     public static final int REFUSED = 3;
     public static final int TIMEOUT = 4;
 
+    /** The libraries: functions shared by every script of a kind, shown once in a plan and put in at the marker. */
+    public static final String STOP_LIBRARY = "stop";
+    public static final String STOP_OBPROXY_LIBRARY = "stop-obproxy";
+    public static final String CLEANUP_LIBRARY = "cleanup";
+    /** The line in a script where its library's functions go. */
+    public static final String MARKER = "# obplay library: ";
+
     private StepScripts() {
+    }
+
+    /** A library's text by name: the functions a script calls, exactly as they are put in at its marker line. */
+    public static String library(String name) {
+        String exit = "# Exit status: 0 done, 1 failed, 3 refused for safety (nothing signalled or deleted), 4 timed out.\n";
+        return switch (name) {
+            case STOP_LIBRARY -> "# obplay library \"stop\": the functions of every stop and kill script.\n" + exit + CORE + STOP;
+            case STOP_OBPROXY_LIBRARY -> "# obplay library \"stop-obproxy\": the functions of every obproxy stop and kill script.\n"
+                    + exit + CORE + STOP + DAEMON;
+            case CLEANUP_LIBRARY -> "# obplay library \"cleanup\": the functions of every cleanup script.\n" + exit + CORE + CLEANUP;
+            default -> throw new IllegalArgumentException("no script library '" + name + "'");
+        };
+    }
+
+    private static String marker(String library) {
+        return "\n" + MARKER + library + "\n\n";
     }
 
     /** TERM the server (obproxy: KILL obproxyd first), KILL it after {@code grace}, wait up to {@code killWait}. */
@@ -61,8 +84,7 @@ public final class StepScripts {
         Objects.requireNonNull(paths, "paths");
         StringBuilder b = header(s, "cleanup", List.of(
                 "delete the paths at the end, in order, once every one of them is checked and the server",
-                "is proved not to run.",
-                "Exit status: 0 done, 1 failed, 3 refused for safety (nothing deleted)."));
+                "is proved not to run."));
         b.append("\n# in_dirs P [real]: P is, or lies under, one of the server's declared directories\n"
                 + "# (with \"real\": as they really are, symlinks resolved)\n"
                 + "in_dirs() {\n"
@@ -78,8 +100,8 @@ public final class StepScripts {
                 + "  done\n"
                 + "  return 1\n"
                 + "}\n");
-        b.append(CORE).append(CLEANUP);
-        b.append("\ncd / || exit 1\ncheck_home\n");
+        b.append(marker(CLEANUP_LIBRARY));
+        b.append("cd / || exit 1\ncheck_home\n");
         b.append("set --");  // the paths to delete, in order
         for (String path : paths) {
             b.append(" \\\n  ").append(quote(path));
@@ -90,7 +112,7 @@ public final class StepScripts {
                 + "refuse_if_running " + quoteAll(List.copyOf(s.pidFiles().values())) + "\n"
                 + "for path in \"$@\"; do remove \"$path\"; done\n"
                 + "say \"cleanup of $NAME done\"\n");
-        return new Script(b.toString(), List.of(), paths);
+        return new Script(b.toString(), List.of(), paths, CLEANUP_LIBRARY);
     }
 
     /** Run {@code command} (already rendered) in the server's home, or in {@code /} if there is none. */
@@ -111,7 +133,7 @@ public final class StepScripts {
         b.append("rc=$?\n"
                 + "[ \"$rc\" -eq 0 ] || printf 'obplay: FAILED: the command exited with status %s\\n' \"$rc\"\n"
                 + "exit \"$rc\"\n");
-        return new Script(b.toString(), List.of(), List.of());
+        return new Script(b.toString(), List.of(), List.of(), null);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -141,7 +163,6 @@ public final class StepScripts {
             purpose.add("KILL the " + what + " named in its pid file once it is proved to be this server's;");
         }
         purpose.add("done when it is gone and none of its ports LISTENs.");
-        purpose.add("Exit status: 0 done, 1 failed, 3 refused for safety (nothing signalled), 4 timed out.");
 
         StringBuilder b = header(s, step, purpose);
         b.append("PID_FILE=").append(quote(pidFile)).append('\n');
@@ -152,11 +173,8 @@ public final class StepScripts {
             b.append("GRACE=").append(centis(grace)).append("  # 1/100 s: ").append(words(grace)).append('\n');
         }
         b.append("KILL_WAIT=").append(centis(killWait)).append("  # 1/100 s: ").append(words(killWait)).append('\n');
-        b.append(CORE).append(STOP);
-        if (daemonFile != null) {
-            b.append(DAEMON);
-        }
-        b.append("\ncd / || exit 1\ncheck_home\n");
+        b.append(marker(daemonFile != null ? STOP_OBPROXY_LIBRARY : STOP_LIBRARY));
+        b.append("cd / || exit 1\ncheck_home\n");
         if (term) {
             b.append("say \"stopping " + what + " $NAME (home $HOME_DIR, ports $PORTS): TERM, KILL after $(secs \"$GRACE\")\"\n");
         } else {
@@ -167,7 +185,7 @@ public final class StepScripts {
         }
         b.append("stop_server ").append(what).append(" \"$PID_FILE\" ").append(firstSignal).append(' ').append(group)
                 .append('\n');
-        return new Script(b.toString(), signals, List.of());
+        return new Script(b.toString(), signals, List.of(), daemonFile != null ? STOP_OBPROXY_LIBRARY : STOP_LIBRARY);
     }
 
     private static StringBuilder header(Server s, String step, List<String> purpose) {

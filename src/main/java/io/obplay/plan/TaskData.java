@@ -18,6 +18,7 @@ import java.util.Map;
  * @param signals       every signal the script may send, in order, in words
  * @param paths         every path the script may delete
  * @param command       the rendered command of a shell step; null for other steps
+ * @param library       the script library the script calls (its text is in the DAG's {@code libraries}), or null
  */
 public record TaskData(
         String server,
@@ -29,7 +30,8 @@ public record TaskData(
         long timeoutSeconds,
         List<String> signals,
         List<String> paths,
-        String command) {
+        String command,
+        String library) {
 
     public TaskData {
         signals = signals == null ? List.of() : List.copyOf(signals);
@@ -49,8 +51,25 @@ public record TaskData(
         if (command != null) {
             m.put("command", command);
         }
+        if (library != null) {
+            m.put("library", library);
+        }
         m.put("script", script);
         return m;
+    }
+
+    /**
+     * The whole script as it runs on the host: {@link #script()} with its library, as recorded in the DAG's
+     * {@code libraries} (the text that was reviewed, not this build's), put in at the marker line.
+     */
+    @SuppressWarnings("unchecked")
+    public String runnable(Map<String, Object> dagData) {
+        if (library == null) {
+            return script;
+        }
+        Object libs = dagData == null ? null : dagData.get("libraries");
+        Object text = libs instanceof Map<?, ?> m ? ((Map<String, Object>) m).get(library) : null;
+        return Script.withLibrary(script, library, text == null ? null : text.toString());
     }
 
     @SuppressWarnings("unchecked")
@@ -68,6 +87,7 @@ public record TaskData(
                 ((Number) m.getOrDefault("timeout", 0)).longValue(),
                 (List<String>) m.get("signals"),
                 (List<String>) m.get("paths"),
-                (String) m.get("command"));
+                (String) m.get("command"),
+                (String) m.get("library"));
     }
 }

@@ -107,6 +107,15 @@ public final class TextRenderer {
                 }
             }
         }
+        if (scripts && a.get("libraries") instanceof Map<?, ?> libs && !libs.isEmpty()) {
+            b.append("\nScript libraries (each script's '# obplay library: NAME' line stands for NAME's functions):\n");
+            libs.forEach((name, text) -> {
+                b.append("  library ").append(name).append(":\n");
+                for (String line : String.valueOf(text).split("\n", -1)) {
+                    b.append("        | ").append(line).append('\n');
+                }
+            });
+        }
         b.append('\n').append("Totals: ").append(d.maxStage()).append(plural(d.maxStage(), " stage")).append(" · ")
                 .append(hosts).append(plural(hosts, " host")).append(" · ").append(d.subTaskCount()).append(plural(d.subTaskCount(), " sub-task"))
                 .append(" · ").append(signals).append(plural(signals, " signal")).append(" · ").append(paths).append(plural(paths, " path"))

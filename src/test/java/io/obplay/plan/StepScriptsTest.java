@@ -163,7 +163,7 @@ class StepScriptsTest {
     }
 
     static Result run(Script s) throws Exception {
-        Result r = exec(List.of("/bin/sh", "-c", s.text()), null);
+        Result r = exec(List.of("/bin/sh", "-c", s.runnable()), null);
         System.out.println("---- exit " + r.code + " in " + r.took.toMillis() + " ms\n" + r.out);
         return r;
     }
@@ -807,7 +807,7 @@ class StepScriptsTest {
                     + "[ -z \"$(ls -A \"$1\")\" ] && echo NOW-EMPTY\n"
                     + "exit $rc\n";
             Result r = exec(List.of("unshare", "--mount", "--map-root-user", "sh", "-c", inside, "sh", mount.toString(),
-                    script.text(), precious.getParent().toString()), null);
+                    script.runnable(), precious.getParent().toString()), null);
             System.out.println(r.out);
 
             assertEquals(0, r.code, r.out);
@@ -875,8 +875,8 @@ class StepScriptsTest {
         @Test
         void everyScriptParsesWithShN() throws Exception {
             for (Script s : all(Path.of("/home/admin/it's \"ob\" $HOME `x`"))) {
-                Result r = exec(List.of("/bin/sh", "-n", "-c", s.text()), null);
-                assertEquals(0, r.code, r.out + "\n" + s.text());
+                Result r = exec(List.of("/bin/sh", "-n", "-c", s.runnable()), null);
+                assertEquals(0, r.code, r.out + "\n" + s.runnable());
             }
         }
 
@@ -888,9 +888,9 @@ class StepScriptsTest {
             int i = 0;
             for (Script s : all(Path.of("/home/admin/it's \"ob\""))) {
                 Path f = tmp.resolve("script" + i++ + ".sh");
-                Files.writeString(f, s.text());
+                Files.writeString(f, s.runnable());
                 Result r = exec(List.of(shellcheck.toString(), "-s", "sh", f.toString()), null);
-                assertEquals(0, r.code, r.out + "\n" + s.text());
+                assertEquals(0, r.code, r.out + "\n" + s.runnable());
             }
         }
 

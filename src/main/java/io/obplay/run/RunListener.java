@@ -1,0 +1,29 @@
+package io.obplay.run;
+
+import io.obplay.plan.Dag;
+import io.obplay.plan.Node;
+import io.obplay.plan.SubTask;
+
+/** What a run reports as it goes; the CLI turns it into progress on stderr and JSON lines on stdout. */
+public interface RunListener {
+    default void dagStarted(Dag dag) {
+    }
+
+    default void stageStarted(Dag dag, int stage, Node node) {
+    }
+
+    default void subTaskStarted(Node node, SubTask task) {
+    }
+
+    default void subTaskFinished(Node node, SubTask task, Outcome outcome) {
+    }
+
+    default void stageFinished(Dag dag, int stage, Node node) {
+    }
+
+    default void dagFinished(Dag dag) {
+    }
+
+    RunListener NONE = new RunListener() {
+    };
+}
