@@ -1,0 +1,138 @@
+package io.obplay.cli;
+
+import io.obplay.plan.Dag;
+import io.obplay.plan.State;
+import io.obplay.store.Store;
+import io.obplay.store.sqlite.SqliteStore;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code obplay run} and {@code obplay dag} end to end on the local transport, including a killed obplay. */
+class RunCliTest {
+    @TempDir
+    Path dir;
+    Path inv;
+    Path state;
+
+    @BeforeEach
+    void files() throws Exception {
+        state = dir.resolve("state");
+        inv = dir.resolve("inv.yaml");
+        Files.writeString(inv, """
+                cluster: t
+                transport: local
+                zones:
+                  z1:
+                    servers:
+                      - { host: 127.0.0.1, home_path: %1$s/a, agent_port: 41001, mysql_port: 41011, rpc_port: 41021 }
+                      - { host: 127.0.0.1, home_path: %1$s/b, agent_port: 41002, mysql_port: 41012, rpc_port: 41022 }
+                """.formatted(dir));
+        Files.createDirectories(dir.resolve("a"));
+        Files.createDirectories(dir.resolve("b"));
+    }
+
+    Path playbook(String name, String text) throws Exception {
+        Path p = dir.resolve(name);
+        Files.writeString(p, text);
+        return p;
+    }
+
+    @Test
+    void runRecordsTheDagAndJsonLinesAreValid() throws Exception {
+        Path pb = playbook("pb.yaml", "name: hello\ntargets: { all: true }\nsteps:\n  - shell: \"echo hi from {{home_path}}\"\n");
+        Path junit = dir.resolve("report.xml");
+        CliTest.Result r = CliTest.run("run", "-i", inv.toString(), pb.toString(), "--yes", "--json", "--state-dir", state.toString(),
+                "--junit", junit.toString());
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = r.out().lines().toList();
+        assertEquals("dag_started", new com.fasterxml.jackson.databind.ObjectMapper().readTree(lines.get(0)).get("event").asText());
+        for (String l : lines) {
+            new com.fasterxml.jackson.databind.ObjectMapper().readTree(l); // each line is one whole JSON object
+        }
+        assertTrue(lines.get(lines.size() - 1).contains("\"event\":\"dag_finished\"") && lines.get(lines.size() - 1).contains("\"exit_code\":0"));
+        assertTrue(r.err().contains("Recap of DAG"), r.err());
+        assertTrue(Files.readString(junit).contains("<testcase classname=\"Run command on observer\" name=\"127.0.0.1:41001\""));
+        CliTest.Result show = CliTest.run("dag", "show", "1", "--state-dir", state.toString());
+        assertEquals(0, show.code(), show.err());
+        assertTrue(show.out().contains("log      hi from " + dir + "/a"), show.out());
+    }
+
+    @Test
+    void failuresExitTwoAndNoTerminalMeansNo() throws Exception {
+        Path pb = playbook("pb.yaml", "name: f\ntargets: { all: true }\nsteps:\n  - shell: \"exit 3\"\n");
+        CliTest.Result r = CliTest.run("run", "-i", inv.toString(), pb.toString(), "--yes", "--state-dir", state.toString());
+        assertEquals(ExitCodes.HOSTS_FAILED, r.code(), r.err());
+        assertTrue(r.err().contains("obplay dag retry "), r.err());
+        CliTest.Result ask = CliTest.run("run", "-i", inv.toString(), pb.toString(), "--state-dir", dir.resolve("other").toString());
+        assertEquals(ExitCodes.INVALID, ask.code());
+        assertTrue(ask.err().contains("pass --yes"), ask.err());
+    }
+
+    @Test
+    void aSavedPlanRunsExactlyAndIsRefusedOnceItsInputsChange() throws Exception {
+        Path pb = playbook("pb.yaml", "name: p\ntargets: { all: true }\nsteps:\n  - shell: \"touch {{home_path}}/from-plan\"\n");
+        Path plan = dir.resolve("plan.json");
+        assertEquals(0, CliTest.run("plan", "-i", inv.toString(), pb.toString(), "-o", plan.toString()).code());
+        CliTest.Result ok = CliTest.run("run", "--plan", plan.toString(), "--yes", "--state-dir", state.toString());
+        assertEquals(0, ok.code(), ok.err());
+        assertTrue(Files.exists(dir.resolve("a/from-plan")));
+        Files.writeString(pb, Files.readString(pb) + "  - shell: \"true\"\n");
+        CliTest.Result changed = CliTest.run("run", "--plan", plan.toString(), "--yes", "--state-dir", state.toString());
+        assertEquals(ExitCodes.INVALID, changed.code());
+        assertTrue(changed.err().contains("the playbook " + pb + " changed since the plan was made"), changed.err());
+    }
+
+    @Test
+    void killedMidRunThenRetryFinishesTheJob() throws Exception {
+        Path pb = playbook("pb.yaml", """
+                name: slow on b
+                targets: { all: true }
+                steps:
+                  - shell: "touch {{home_path}}/one"
+                  - shell: "if [ -e {{home_path}}/go ] || [ {{home_path}} = %s/a ]; then touch {{home_path}}/two; else touch {{home_path}}/started; sleep 120; fi"
+                  - shell: "touch {{home_path}}/three"
+                """.formatted(dir));
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "run", "-i", inv.toString(), pb.toString(), "--yes", "--state-dir", state.toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("child.log").toFile()).start();
+        Path started = dir.resolve("b/started");
+        for (int i = 0; i < 300 && Files.notExists(started); i++) {
+            Thread.sleep(100);
+        }
+        assertTrue(Files.exists(started), "the child reached the slow step: " + Files.readString(dir.resolve("child.log")));
+        child.destroyForcibly();
+        assertTrue(child.waitFor(20, TimeUnit.SECONDS));
+        try (Store store = SqliteStore.open(state)) {
+            Dag d = store.dags(1).get(0);
+            assertEquals(State.RUNNING, d.state(), "the record still says RUNNING until someone looks");
+        }
+        CliTest.Result show = CliTest.run("dag", "show", "1", "--state-dir", state.toString());
+        assertEquals(0, show.code(), show.err());
+        assertTrue(show.out().contains("FAILED (operator RUN, stage 2/3)"), show.out());
+        assertTrue(show.out().contains("stopped while this ran; its outcome is unknown"), show.out());
+        // the sleeping script of the killed obplay may still run; let it go and retry
+        Files.createFile(dir.resolve("b/go"));
+        CliTest.Result retry = CliTest.run("dag", "retry", "1", "--state-dir", state.toString());
+        assertEquals(0, retry.code(), retry.err());
+        try (Store store = SqliteStore.open(state)) {
+            Dag d = store.dag(1).orElseThrow();
+            assertEquals(State.SUCCEED, d.state());
+            assertEquals(1, d.nodes().get(0).subTasks().get(1).executeTimes(), "stage 1 on b had succeeded: not run again");
+            assertEquals(2, d.nodes().get(1).subTasks().get(1).executeTimes(), "stage 2 on b ran again");
+            assertEquals(1, d.nodes().get(1).subTasks().get(0).executeTimes(), "stage 2 on a had succeeded");
+        }
+        assertTrue(Files.exists(dir.resolve("b/three")));
+        new File(dir.toFile(), "unused").delete();
+    }
+}
