@@ -93,6 +93,41 @@ class RunCliTest {
     }
 
     @Test
+    void ctrlCCancelsCleanlyWithExit130() throws Exception {
+        Path pb = playbook("pb.yaml", """
+                name: interrupted
+                targets: { all: true }
+                steps:
+                  - shell: "touch {{home_path}}/started; sleep 137"
+                  - shell: "touch {{home_path}}/never"
+                """);
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "run", "-i", inv.toString(), pb.toString(), "--yes", "--json", "--state-dir", state.toString())
+                .redirectError(dir.resolve("child.err").toFile()).redirectOutput(dir.resolve("child.out").toFile()).start();
+        for (int i = 0; i < 300 && (Files.notExists(dir.resolve("a/started")) || Files.notExists(dir.resolve("b/started"))); i++) {
+            Thread.sleep(100);
+        }
+        assertTrue(Files.exists(dir.resolve("b/started")), Files.readString(dir.resolve("child.err")));
+        new ProcessBuilder("kill", "-INT", String.valueOf(child.pid())).start().waitFor();
+        assertTrue(child.waitFor(30, TimeUnit.SECONDS), "obplay ends soon after Ctrl-C");
+        assertEquals(130, child.exitValue(), Files.readString(dir.resolve("child.err")));
+        try (Store store = SqliteStore.open(state)) {
+            Dag d = store.dag(1).orElseThrow();
+            assertEquals(State.FAILED, d.state());
+            assertEquals(io.obplay.plan.Operator.CANCEL, d.operator());
+            d.nodes().get(0).subTasks().forEach(t -> assertEquals(State.FAILED, t.state()));
+            assertEquals(State.PENDING, d.nodes().get(1).state());
+        }
+        assertTrue(Files.notExists(dir.resolve("a/never")));
+        Process p = new ProcessBuilder("sh", "-c", "ps -eo args | grep -c '^sleep 137' || true").start();
+        assertEquals("0", new String(p.getInputStream().readAllBytes()).trim(), "the running scripts were ended");
+        for (String line : Files.readAllLines(dir.resolve("child.out"))) {
+            new com.fasterxml.jackson.databind.ObjectMapper().readTree(line); // JSON lines stay whole
+        }
+    }
+
+    @Test
     void killedMidRunThenRetryFinishesTheJob() throws Exception {
         Path pb = playbook("pb.yaml", """
                 name: slow on b
@@ -111,6 +146,11 @@ class RunCliTest {
             Thread.sleep(100);
         }
         assertTrue(Files.exists(started), "the child reached the slow step: " + Files.readString(dir.resolve("child.log")));
+        try (Store store = SqliteStore.open(state)) {  // wait until a's quick stage-2 script is recorded, then kill
+            for (int i = 0; i < 300 && store.dag(1).orElseThrow().nodes().get(1).subTasks().get(0).state() != State.SUCCEED; i++) {
+                Thread.sleep(50);
+            }
+        }
         child.destroyForcibly();
         assertTrue(child.waitFor(20, TimeUnit.SECONDS));
         try (Store store = SqliteStore.open(state)) {
