@@ -41,7 +41,7 @@ public final class Executor {
     private volatile ExecutorService pool;
     /** Servers that failed or were unreachable in this run, with why: their later sub-tasks are not run. */
     private final Map<String, String> failedServers = new ConcurrentHashMap<>();
-    /** Hosts found unreachable in this run, with the reason. */
+    /** Hosts found unreachable in this run (as user@host:port), with the reason. */
     private final Map<String, String> unreachableHosts = new ConcurrentHashMap<>();
     /** The DAG's additional data, which holds the script libraries its sub-tasks call. */
     private volatile Map<String, Object> dagData;
@@ -234,7 +234,8 @@ public final class Executor {
         listener.subTaskStarted(node, running);
         List<String> logs = Collections.synchronizedList(new ArrayList<>());
         logs.add("run " + data.step() + " on " + data.host() + " (attempt " + running.executeTimes() + ", timeout " + data.timeoutSeconds() + "s)");
-        String unreachable = unreachableHosts.get(data.host());
+        String endpoint = server.ssh().user() + "@" + server.host() + ":" + server.ssh().port();
+        String unreachable = unreachableHosts.get(endpoint);
         if (unreachable != null) {
             logs.add("FAILED: host " + data.host() + " is unreachable: " + unreachable);
             failedServers.put(data.server(), "host " + data.host() + " was unreachable in stage " + node.name());
@@ -256,7 +257,7 @@ public final class Executor {
             }
             return finish(node, running, State.SUCCEED, running.operator(), started, logs, Outcome.OK);
         } catch (HostUnreachableException e) {
-            unreachableHosts.putIfAbsent(data.host(), e.getMessage());
+            unreachableHosts.putIfAbsent(endpoint, e.getMessage());
             failedServers.put(data.server(), "host " + data.host() + " was unreachable in stage " + node.name());
             logs.add("FAILED: unreachable: " + e.getMessage());
             return finish(node, running, State.FAILED, running.operator(), started, logs, Outcome.UNREACHABLE);
