@@ -43,7 +43,7 @@ final class ProgressPrinter implements RunListener {
         done.set(0);
         failed.set(0);
         running.set(0);
-        err.println("Stage " + stage + "/" + dag.maxStage() + "  " + node.name() + "  (" + node.subTasks().size() + " servers)");
+        err.println("Stage " + stage + "/" + dag.maxStage() + "  " + node.name() + "  (" + node.subTasks().size() + (node.subTasks().size() == 1 ? " server)" : " servers)"));
         err.flush();
         if (terminal) {
             bar = new ProgressBarBuilder().setTaskName("stage " + stage).setInitialMax(node.subTasks().size())

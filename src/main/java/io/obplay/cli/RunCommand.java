@@ -123,7 +123,9 @@ public final class RunCommand implements Callable<Integer> {
         if (System.console() == null) {
             throw new CliException(ExitCodes.INVALID, "no terminal to ask for confirmation on; review the plan above and pass --yes to run it");
         }
-        err.print("Run these " + planned.maxStage() + " stages on " + planned.additionalData().get("hosts") + " hosts? Type 'yes' to run: ");
+        Object hosts = planned.additionalData().get("hosts");
+        err.print("Run these " + planned.maxStage() + (planned.maxStage() == 1 ? " stage" : " stages") + " on " + hosts
+                + ("1".equals(String.valueOf(hosts)) ? " host" : " hosts") + "? Type 'yes' to run: ");
         err.flush();
         String answer = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
         if (answer == null || !answer.trim().equalsIgnoreCase("yes")) {
