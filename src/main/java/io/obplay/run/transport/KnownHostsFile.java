@@ -124,7 +124,8 @@ final class KnownHostsFile {
         if (dir != null && !Files.isDirectory(dir)) {
             createPrivateDirs(dir);
         }
-        try (FileChannel ch = openForAppend(); FileLock ignored = ch.lock()) {
+        try (FileChannel ch = openForAppend(); FileLock lock = ch.lock()) {
+            assert lock.isValid();
             loadedMtime = null; // force a re-read under the lock
             Verdict v = verify(lookupName, blob);
             if (v.status() != Status.UNKNOWN) {
