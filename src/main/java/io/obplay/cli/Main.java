@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code obplay} command. */
 @Command(name = "obplay", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Declarative automation for OceanBase fleets: plan, run and serve lifecycle playbooks.",
-        subcommands = {ValidateCommand.class, InventoryCommand.class, PlanCommand.class, RunCommand.class, DagCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {ValidateCommand.class, InventoryCommand.class, PlanCommand.class, RunCommand.class, DagCommand.class, ServeCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 ok; 1 usage or input errors (nothing was run); 2 some hosts failed;",
                 "4 some hosts unreachable; 70 internal error; 130 interrupted."})
 public final class Main implements Runnable {
@@ -25,7 +25,25 @@ public final class Main implements Runnable {
 
     /** Runs obplay with the given arguments and returns its exit code (for tests and {@link #main}). */
     public static int execute(String... args) {
-        return execute(new java.io.PrintWriter(System.out, true), new java.io.PrintWriter(System.err, true), args);
+        return execute(new Stdout(System.out), new java.io.PrintWriter(System.err, true), args);
+    }
+
+    /**
+     * The writer {@link #execute(String...)} puts on {@code System.out}: the same as {@code new PrintWriter(System.out,
+     * true)}, and it tells a command that may write bytes straight to that stream (a large plan) where it goes.
+     */
+    static final class Stdout extends java.io.PrintWriter {
+        private final java.io.OutputStream stream;
+
+        Stdout(java.io.OutputStream stream) {
+            super(stream, true);
+            this.stream = stream;
+        }
+
+        /** The stream under this writer; flush the writer before writing to it. */
+        java.io.OutputStream stream() {
+            return stream;
+        }
     }
 
     /** Runs obplay with its standard output and error sent to the given writers. */

@@ -1,0 +1,404 @@
+package io.obplay.shim;
+
+import io.obplay.inventory.Inventory;
+import io.obplay.inventory.Server;
+import io.obplay.playbook.Playbook;
+import io.obplay.plan.Dag;
+import io.obplay.plan.Node;
+import io.obplay.plan.Operator;
+import io.obplay.plan.PlanOptions;
+import io.obplay.plan.Planner;
+import io.obplay.plan.State;
+import io.obplay.plan.SubTask;
+import io.obplay.plan.Times;
+import io.obplay.run.DagControl;
+import io.obplay.run.Executor;
+import io.obplay.run.RunListener;
+import io.obplay.run.RunOptions;
+import io.obplay.run.Transport;
+import io.obplay.run.transport.Transports;
+import io.obplay.store.Store;
+import io.obplay.store.UnderMaintenanceException;
+
+import java.io.PrintStream;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The DAGs of the shim: creates them (taking the maintenance lock atomically, passing a holder named in
+ * {@code forcePassDag}), runs them on background threads with obplay's {@link Executor}, and applies obshell's
+ * operators. The store is the one {@code obplay dag} reads: a DAG made here shows there, and one made by
+ * {@code obplay run} can be followed and operated here.
+ *
+ * <p>Life of a DAG here: created READY/RUN (the response), then an executor thread takes it (RUNNING, stage
+ * after stage) to SUCCEED or FAILED. With {@code --dry-run} no executor is started: DAGs stay READY and no host
+ * is touched. A DAG whose process died while it ran (this server killed, a crashed {@code obplay run}) is marked
+ * FAILED with a log line saying so by {@link DagControl#reconcile}, when this server starts and whenever the DAG
+ * is read; RETRY then re-runs what did not succeed.
+ *
+ * <p>Operators that change a DAG are serialized in this process ({@link #ops}), so two RETRYs cannot start two
+ * executors on one DAG.
+ */
+final class DagService implements AutoCloseable {
+    /** How long a forcePassDag waits for a running holder to end after its cancel. */
+    static final Duration CANCEL_WAIT = Duration.ofSeconds(60);
+
+    private final Store store;
+    private final Inventory inv;
+    private final DagControl control;
+    private final String agentIp;
+    private final int agentPort;
+    private final boolean dryRun;
+    private final PrintStream log;
+    private final Map<String, Server> servers = new LinkedHashMap<>();
+    private final Map<Long, Executor> running = new ConcurrentHashMap<>();
+    private final ExecutorService pool;
+    private final Object ops = new Object();
+
+    DagService(Store store, Inventory inv, String agentIp, int agentPort, boolean dryRun, int maxRunning, PrintStream log) {
+        this.store = store;
+        this.inv = inv;
+        this.control = new DagControl(store);
+        this.agentIp = agentIp;
+        this.agentPort = agentPort;
+        this.dryRun = dryRun;
+        this.log = log;
+        inv.servers().forEach(s -> servers.put(s.name(), s));
+        AtomicInteger n = new AtomicInteger();
+        this.pool = new ThreadPoolExecutor(maxRunning, maxRunning, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "obplay-serve-dag-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    Store store() {
+        return store;
+    }
+
+    boolean dryRun() {
+        return dryRun;
+    }
+
+    String agentAddress() {
+        return agentIp + ":" + agentPort;
+    }
+
+    /** At start: every DAG left RUNNING by a process that is gone is marked FAILED. Returns how many. */
+    int reconcileAll() {
+        int n = 0;
+        for (Dag d : store.unfinished()) {
+            if (d.state() == State.RUNNING) {
+                Optional<Dag> now = control.reconcile(d.dagId());
+                if (now.isPresent() && now.get().state() == State.FAILED) {
+                    n++;
+                    log.println("obplay serve: DAG " + d.id() + " (" + d.name() + ") was running when its obplay process"
+                            + " stopped: marked FAILED; RETRY re-runs what did not succeed");
+                }
+            }
+        }
+        return n;
+    }
+
+    // -------------------------------------------------------------------------------------------------- create
+
+    /**
+     * Plans the playbook and stores it as a new DAG, taking the maintenance lock; starts it unless dry-run.
+     * When another maintenance DAG holds the lock: if {@code forcePassDag} names it, it is cancelled (when
+     * unfinished) and passed, and the lock taken again; otherwise 500 {@code Agent.UnderMaintenanceDag} naming it.
+     */
+    Dag create(Playbook pb, List<String> forcePassDag, Map<String, Object> shimData) throws ApiException {
+        Dag planned;
+        try {
+            planned = Planner.plan(inv, pb, new PlanOptions(List.of(), List.of(), List.of(), agentIp, agentPort)).dag();
+        } catch (Planner.PlanException | RuntimeException e) {
+            throw Errors.unexpected("cannot plan " + pb.name() + ": " + e.getMessage());
+        }
+        Map<String, Object> data = new LinkedHashMap<>(planned.additionalData());
+        Map<String, Object> shim = new LinkedHashMap<>(shimData);
+        shim.put("dry_run", dryRun);
+        data.put("shim", shim);
+        planned = new Dag(planned.id(), planned.dagId(), planned.name(), planned.stage(), planned.maxStage(),
+                planned.maintenanceType(), planned.maintenanceKey(), planned.state(), planned.operator(),
+                planned.startTime(), planned.endTime(), data, planned.nodes());
+        synchronized (ops) {
+            List<String> passed = new ArrayList<>();
+            while (true) {
+                try {
+                    Dag d = control.create(planned, agentIp, agentPort);
+                    log.println("obplay serve: DAG " + d.id() + " (" + d.name() + ") created" + (dryRun ? " (dry run: not started)" : "")
+                            + (passed.isEmpty() ? "" : " after passing " + String.join(", ", passed)));
+                    start(d.dagId());
+                    return d;
+                } catch (UnderMaintenanceException e) {
+                    Dag holder = e.holder();
+                    if (!forcePassDag.contains(holder.id()) || passed.contains(holder.id())) {
+                        throw Errors.underMaintenanceDag(agentAddress(), holder.id(), holder.name());
+                    }
+                    forcePass(holder);
+                    passed.add(holder.id());
+                }
+            }
+        }
+    }
+
+    /** forcePassDag: an unfinished holder is cancelled (and waited for), then the FAILED holder is passed. */
+    private void forcePass(Dag holder) throws ApiException {
+        long id = holder.dagId();
+        Dag d = control.reconcile(id).orElseThrow(() -> Errors.taskNotFound("DAG " + holder.id()));
+        if (!d.state().finished()) {
+            Executor ex = running.get(id);
+            if (ex != null) {
+                ex.cancel();
+                awaitEnd(ex, id);
+            } else {
+                try {
+                    control.cancel(id);
+                } catch (DagControl.Refused r) {
+                    throw Errors.refused(r.code(), r.getMessage());
+                }
+                waitFinished(id);
+            }
+            d = store.dag(id).orElseThrow();
+        }
+        if (d.state() == State.FAILED) {
+            try {
+                control.pass(id);
+            } catch (DagControl.Refused r) {
+                throw Errors.refused(r.code(), r.getMessage());
+            }
+            log.println("obplay serve: DAG " + d.id() + " (" + d.name() + ") passed by forcePassDag");
+        }
+    }
+
+    private void awaitEnd(Executor ex, long id) throws ApiException {
+        try {
+            if (!ex.awaitDone(CANCEL_WAIT)) {
+                throw Errors.unexpected("DAG " + id + " did not end within " + CANCEL_WAIT.toSeconds() + "s of its cancel");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw Errors.unexpected("interrupted while waiting for DAG " + id + " to end");
+        }
+    }
+
+    /** Waits until a DAG driven by another process ends (its cancel watcher sees the CANCEL). */
+    private void waitFinished(long id) throws ApiException {
+        long until = System.nanoTime() + CANCEL_WAIT.toNanos();
+        while (System.nanoTime() < until) {
+            Optional<Dag> d = control.reconcile(id);
+            if (d.isEmpty() || d.get().state().finished()) {
+                return;
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        throw Errors.unexpected("DAG " + id + " did not end within " + CANCEL_WAIT.toSeconds() + "s of its cancel");
+    }
+
+    // -------------------------------------------------------------------------------------------------- run
+
+    /** Runs the DAG on a background thread (not in dry-run mode). */
+    private void start(long dagId) {
+        if (dryRun) {
+            return;
+        }
+        Transport transport = Transports.forKind(inv.transport());
+        Executor ex = new Executor(store, transport, servers, listener());
+        running.put(dagId, ex);
+        try {
+            pool.submit(() -> {
+                try {
+                    ex.run(dagId, RunOptions.defaults());
+                } catch (RuntimeException | Error e) {
+                    log.println("obplay serve: DAG " + dagId + " stopped on an internal error: " + e);
+                    try {
+                        store.setOwner(dagId, null);
+                        control.reconcile(dagId);
+                    } catch (RuntimeException again) {
+                        log.println("obplay serve: cannot record the end of DAG " + dagId + ": " + again);
+                    }
+                } finally {
+                    running.remove(dagId, ex); // not a newer executor a RETRY started meanwhile
+                    try {
+                        transport.close();
+                    } catch (Exception e) {
+                        log.println("obplay serve: closing the transport of DAG " + dagId + ": " + e);
+                    }
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            running.remove(dagId, ex);
+            try {
+                transport.close();
+            } catch (Exception ignored) {
+                // nothing was opened
+            }
+            log.println("obplay serve: DAG " + dagId + " not started: the server is stopping; RETRY it later");
+        }
+    }
+
+    private RunListener listener() {
+        return new RunListener() {
+            @Override
+            public void dagStarted(Dag dag) {
+                log.println("obplay serve: DAG " + dag.id() + " (" + dag.name() + ") running, " + dag.maxStage() + " stage(s)");
+            }
+
+            @Override
+            public void stageFinished(Dag dag, int stage, Node node) {
+                log.println("obplay serve: DAG " + dag.id() + " stage " + stage + "/" + dag.maxStage() + " '" + node.name()
+                        + "' " + node.state());
+            }
+
+            @Override
+            public void dagFinished(Dag dag) {
+                log.println("obplay serve: DAG " + dag.id() + " (" + dag.name() + ") " + dag.state() + " (operator " + dag.operator() + ")");
+            }
+        };
+    }
+
+    /** True while an executor of this server drives (or is about to drive) the DAG. */
+    boolean driving(long dagId) {
+        return running.containsKey(dagId);
+    }
+
+    // -------------------------------------------------------------------------------------------------- read
+
+    /** The DAG as it is now (a DAG left RUNNING by a dead process is marked FAILED first). */
+    Optional<Dag> dag(long dagId) {
+        return control.reconcile(dagId);
+    }
+
+    // -------------------------------------------------------------------------------------------------- operators
+
+    /** obshell's DAG operators: RETRY, ROLLBACK, CANCEL, PASS (case-insensitive). */
+    void operate(long dagId, String operator) throws ApiException {
+        String op = operator.toUpperCase(Locale.ROOT);
+        synchronized (ops) {
+            try {
+                switch (op) {
+                    case "RETRY" -> {
+                        Dag d = control.retry(dagId);
+                        // obshell's RETRY puts the DAG's operator back to RUN (the retried node's is RETRY): the
+                        // Python SDK's operate_dag_sync(RETRY) waits for SUCCEED with operator RUN
+                        store.updateDag(d.withState(d.stage(), State.READY, Operator.RUN, d.startTime(), d.endTime()));
+                        log.println("obplay serve: DAG " + dagId + " RETRY" + (dryRun ? " (dry run: not started)" : ""));
+                        start(dagId);
+                    }
+                    case "PASS" -> {
+                        control.pass(dagId);
+                        log.println("obplay serve: DAG " + dagId + " PASS");
+                    }
+                    case "ROLLBACK" -> control.rollback(dagId);
+                    case "CANCEL" -> cancel(dagId);
+                    default -> throw Errors.dagOperatorNotSupport(operator);
+                }
+            } catch (DagControl.Refused r) {
+                throw Errors.refused(r.code(), r.getMessage());
+            }
+        }
+    }
+
+    private void cancel(long dagId) throws DagControl.Refused {
+        Dag d = control.reconcile(dagId).orElseThrow(() -> new DagControl.Refused("Task.NotFound", "no DAG " + dagId));
+        if (d.state() == State.SUCCEED || (d.state() == State.FAILED && d.operator() == Operator.CANCEL)) {
+            throw new DagControl.Refused("Task.Dag.Operator.CancelFinishedDag", "DAG " + d.id() + " is finished (" + d.state() + ")");
+        }
+        Executor ex = running.get(dagId);
+        if (ex != null && !d.state().finished()) {
+            ex.cancel(); // the executor ends its scripts and records FAILED with operator CANCEL
+            log.println("obplay serve: DAG " + dagId + " CANCEL: ending its running scripts");
+            return;
+        }
+        // not driven here: a READY or FAILED DAG is marked FAILED/CANCEL now; one driven by another obplay
+        // process gets the operator recorded, and that process ends it
+        control.cancel(dagId);
+        log.println("obplay serve: DAG " + dagId + " CANCEL");
+    }
+
+    /**
+     * obshell's node PASS: the node must be FAILED in a FAILED DAG; its unfinished sub-tasks SUCCEED with
+     * operator PASS, the node SUCCEEDs with operator PASS, and the DAG runs on from the next stage (operator RUN).
+     */
+    void passNode(long nodeId) throws ApiException {
+        synchronized (ops) {
+            long dagId = store.dagOfNode(nodeId).orElseThrow(Errors::taskNotFound);
+            Dag dag = control.reconcile(dagId).orElseThrow(Errors::taskNotFound);
+            if (dag.state() != State.FAILED) {
+                throw Errors.nodePassNotFailedDag();
+            }
+            Node node = store.node(nodeId).orElseThrow(Errors::taskNotFound);
+            if (node.state() != State.FAILED) {
+                throw Errors.nodePassNotFailedNode(node.name());
+            }
+            OffsetDateTime now = Times.now();
+            for (SubTask t : node.subTasks()) {
+                if (t.state() != State.SUCCEED) {
+                    store.updateSubTask(t.withState(State.SUCCEED, Operator.PASS, t.startTime(), now, t.executeTimes(), t.taskLogs()),
+                            List.of("passed by the operator (was " + t.state() + ")"));
+                }
+            }
+            store.updateNode(node.withState(State.SUCCEED, Operator.PASS, node.startTime(), now));
+            store.updateDag(dag.withState(dag.stage(), State.READY, Operator.RUN, dag.startTime(), dag.endTime()));
+            log.println("obplay serve: node " + node.id() + " of DAG " + dag.id() + " PASS; the DAG runs on"
+                    + (dryRun ? " (dry run: not started)" : ""));
+            start(dagId);
+        }
+    }
+
+    // -------------------------------------------------------------------------------------------------- stop
+
+    /**
+     * Stops taking DAGs; lets running ones finish until {@code deadline} (System.nanoTime), then cancels what still
+     * runs and waits (up to 30 s) for each to record its end (FAILED, operator CANCEL: RETRY it after a restart).
+     */
+    void shutdown(long deadline) {
+        pool.shutdown();
+        try {
+            long left = deadline - System.nanoTime();
+            if (left > 0) {
+                pool.awaitTermination(left, TimeUnit.NANOSECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (Map.Entry<Long, Executor> e : new ArrayList<>(running.entrySet())) {
+            log.println("obplay serve: stopping: cancelling DAG " + e.getKey() + " (RETRY it once the server is back)");
+            e.getValue().cancel();
+        }
+        for (Map.Entry<Long, Executor> e : new ArrayList<>(running.entrySet())) {
+            try {
+                if (!e.getValue().awaitDone(Duration.ofSeconds(30))) {
+                    log.println("obplay serve: DAG " + e.getKey() + " did not record its end within 30s");
+                }
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        pool.shutdownNow();
+    }
+
+    @Override
+    public void close() {
+        shutdown(System.nanoTime());
+    }
+
+}

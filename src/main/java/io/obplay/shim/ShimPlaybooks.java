@@ -1,0 +1,194 @@
+package io.obplay.shim;
+
+import io.obplay.inventory.Server;
+import io.obplay.playbook.Playbook;
+import io.obplay.playbook.Step;
+import io.obplay.playbook.StepKind;
+import io.obplay.playbook.Strategy;
+import io.obplay.playbook.Targets;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The playbooks the shim makes for each request: built in code, planned by {@link io.obplay.plan.Planner} like
+ * any playbook, so a DAG made through the shim shows every host, signal and path in {@code obplay dag show},
+ * exactly as one made by {@code obplay run}.
+ *
+ * <p>The DAG and node names. obshell's names are kept wherever the node does what obshell's does; obplay has
+ * no agent on the hosts, so obshell's coordination nodes (which create, check, retry, wait for and pass sub-DAGs
+ * on the other agents) have no counterpart and are not imitated with empty stages:
+ * <ul>
+ *   <li><b>Stop OB</b> ({@code POST /api/v1/ob/stop}; obshell's {@code DAG_STOP_OB}):
+ *     <ol>
+ *       <li><b>Check observer status</b>: on every target host, read-only: whether the home exists, what each pid
+ *           file names and whether that process runs. obshell's first node ("Inform all agents to prepare to stop
+ *           observer") makes every agent take part before any observer is signalled; this stage does the same
+ *           for hosts: one that cannot be reached fails the DAG here, before anything was killed.</li>
+ *       <li><b>Stop observer</b> (obshell's task name {@code TASK_NAME_STOP} in each agent's sub-DAG): with
+ *           {@code force}, obplay's {@code kill} step (KILL at once, wait for exit and released ports), as
+ *           obshell's {@code kill -9}; with {@code terminate}, obplay's {@code stop} step (TERM, wait, KILL after
+ *           the grace), where obshell would freeze over SQL and then kill.</li>
+ *     </ol>
+ *     Two stages, where obshell's force stop has five (the seed's {@code max_stage: 5}): {@code max_stage} is
+ *     the number of nodes that really run.</li>
+ *   <li><b>Stop obproxy</b> ({@code POST /api/v1/obproxy/stop}; obshell's {@code DAG_STOP_OBPROXY}), obshell's
+ *     two nodes: <b>Check obproxy status</b> (read-only, as above) and <b>Stop obproxy</b> (obplay's {@code kill}
+ *     step: KILL the obproxyd watchdog first, then obproxy, then wait; obshell kills obproxy with
+ *     {@code kill -9}).</li>
+ *   <li><b>Delete obproxy</b> ({@code DELETE /api/v1/obproxy}; obshell's {@code DAG_DELETE_OBPROXY}), obshell's
+ *     four nodes: <b>Check obproxy status</b>, <b>Stop obproxy</b>, <b>Delete obproxy</b> (obshell forgets the
+ *     obproxy's home and config in its own database; obplay keeps no record on the host, so this stage removes
+ *     the obproxy's own record of itself, {@code <home>/etc}, its configuration) and <b>Clean obproxy dir</b>
+ *     ({@code <home>/{log,run,bin,lib}}, keeping the home, as obshell does; {@code etc} went in the stage
+ *     before). Both deleting stages are obplay {@code cleanup} steps: they refuse, before deleting anything, while
+ *     the process or one of its ports is alive, and every path is in the plan.</li>
+ *   <li>The OCP stop ({@code POST /api/v2/obproxy/clusters/{id}/servers/stop}) is the <b>Stop obproxy</b> DAG
+ *     on the chosen servers of that cluster; OCP's task of the seed has its own internal nodes (prepare, block
+ *     new requests, inactive agent modules, update OCP's status tables), which are OCP bookkeeping.</li>
+ * </ul>
+ */
+final class ShimPlaybooks {
+    static final String DAG_STOP_OB = "Stop OB";
+    static final String DAG_STOP_OBPROXY = "Stop obproxy";
+    static final String DAG_DELETE_OBPROXY = "Delete obproxy";
+
+    static final String CHECK_OBSERVER = "Check observer status";
+    static final String STOP_OBSERVER = "Stop observer";
+    static final String CHECK_OBPROXY = "Check obproxy status";
+    static final String STOP_OBPROXY = "Stop obproxy";
+    static final String DELETE_OBPROXY = "Delete obproxy";
+    static final String CLEAN_OBPROXY_DIR = "Clean obproxy dir";
+
+    /** The read-only status check is quick; a host that does not answer within this fails the stage. */
+    static final Duration CHECK_TIMEOUT = Duration.ofSeconds(60);
+    static final Duration CLEANUP_TIMEOUT = Duration.ofMinutes(10);
+
+    /** How long a graceful stop waits: {@code grace} between TERM and KILL, {@code killWait} after KILL. */
+    record Timing(Duration grace, Duration killWait) {
+        Duration stopTimeout() {
+            return grace.plus(killWait).plusSeconds(30);
+        }
+
+        Duration killTimeout() {
+            return killWait.plusSeconds(30);
+        }
+    }
+
+    private ShimPlaybooks() {
+    }
+
+    /** Stop OB: check, then kill ({@code force}) or stop gracefully ({@code terminate}). */
+    static Playbook stopOb(String source, byte[] body, StopObRequest r, Timing t) {
+        String description = r.type().equals(StopObRequest.GLOBAL) ? "scope GLOBAL"
+                : "scope " + r.type() + ": " + String.join(", ", r.targets());
+        Targets targets = new Targets(description, r.type().equals(StopObRequest.GLOBAL), r.servers(), source);
+        List<Step> steps = new ArrayList<>();
+        steps.add(check(1, CHECK_OBSERVER, r.servers(), source));
+        steps.add(r.force() ? kill(2, STOP_OBSERVER, source, t) : stop(2, STOP_OBSERVER, source, t));
+        return playbook(source, body, DAG_STOP_OB, targets, steps);
+    }
+
+    /** Stop obproxy: check, then KILL obproxyd and obproxy. */
+    static Playbook stopObproxy(String source, byte[] body, String description, List<Server> servers, Timing t) {
+        Targets targets = new Targets(description, false, servers, source);
+        List<Step> steps = List.of(check(1, CHECK_OBPROXY, servers, source), kill(2, STOP_OBPROXY, source, t));
+        return playbook(source, body, DAG_STOP_OBPROXY, targets, steps);
+    }
+
+    /** Delete obproxy: check, kill, remove its configuration, clean its directories (keeping the home). */
+    static Playbook deleteObproxy(String source, byte[] body, String description, List<Server> servers, Timing t) {
+        Targets targets = new Targets(description, false, servers, source);
+        List<Step> steps = List.of(
+                check(1, CHECK_OBPROXY, servers, source),
+                kill(2, STOP_OBPROXY, source, t),
+                cleanup(3, DELETE_OBPROXY, servers, List.of("etc"), source),
+                cleanup(4, CLEAN_OBPROXY_DIR, servers, List.of("log", "run", "bin", "lib"), source));
+        return playbook(source, body, DAG_DELETE_OBPROXY, targets, steps);
+    }
+
+    private static Playbook playbook(String source, byte[] body, String name, Targets targets, List<Step> steps) {
+        // parallel, all hosts at once, no failure tolerated; a stop of a majority of zones is what the client
+        // asked for (obshell allows it with force and terminate), so the planner's guard is not applied
+        return new Playbook(source, sha256(body), name, targets, Strategy.PARALLEL, 0, 50, 0, true, steps);
+    }
+
+    private static Step check(int index, String name, List<Server> servers, String source) {
+        Map<String, String> commands = new LinkedHashMap<>();
+        for (Server s : servers) {
+            commands.put(s.name(), statusCommand(s));
+        }
+        return new Step(index, StepKind.SHELL, name, Set.of(), CHECK_TIMEOUT, null, Duration.ZERO, Duration.ZERO,
+                Map.of(), commands, source + " stage " + index);
+    }
+
+    private static Step kill(int index, String name, String source, Timing t) {
+        return new Step(index, StepKind.KILL, name, Set.of(), t.killTimeout(), null, Duration.ZERO, t.killWait(),
+                Map.of(), Map.of(), source + " stage " + index);
+    }
+
+    private static Step stop(int index, String name, String source, Timing t) {
+        return new Step(index, StepKind.STOP, name, Set.of(), t.stopTimeout(), null, t.grace(), t.killWait(),
+                Map.of(), Map.of(), source + " stage " + index);
+    }
+
+    private static Step cleanup(int index, String name, List<Server> servers, List<String> dirNames, String source) {
+        Map<String, List<String>> paths = new LinkedHashMap<>();
+        for (Server s : servers) {
+            List<String> list = new ArrayList<>();
+            for (String d : dirNames) {
+                String path = s.dirs().get(d);
+                if (path != null && !path.equals(s.home()) && !list.contains(path)) {
+                    list.add(path);
+                }
+            }
+            paths.put(s.name(), list);
+        }
+        return new Step(index, StepKind.CLEANUP, name, Set.of(), CLEANUP_TIMEOUT, null, Duration.ZERO, Duration.ZERO,
+                paths, Map.of(), source + " stage " + index);
+    }
+
+    /**
+     * The read-only status report of one server: its home, and for each pid file the pid and whether that
+     * process runs. Always exits 0: it only reports (and so proves the host answers).
+     */
+    static String statusCommand(Server s) {
+        // two lines (the shell step logs the command before its output); both end with an echo, so status 0
+        StringBuilder b = new StringBuilder();
+        b.append("[ -d ").append(quote(s.home())).append(" ] && echo ").append(quote("obplay: home " + s.home() + " is there"))
+                .append(" || echo ").append(quote("obplay: home " + s.home() + " does not exist")).append('\n');
+        b.append("for f in");
+        for (String f : s.pidFiles().values()) {
+            b.append(' ').append(quote(f));
+        }
+        b.append("; do if [ ! -f \"$f\" ]; then echo \"obplay: no pid file $f\"; else pid=$(tr -cd 0-9 < \"$f\" | cut -c1-10);"
+                + " if [ -n \"$pid\" ] && [ -d \"/proc/$pid\" ]; then echo \"obplay: $f: pid $pid runs"
+                + " ($(cat \"/proc/$pid/comm\" 2>/dev/null), cwd $(readlink \"/proc/$pid/cwd\" 2>/dev/null))\";"
+                + " else echo \"obplay: $f: pid ${pid:-(none)} does not run (a stale pid file)\"; fi; fi; done");
+        return b.toString();
+    }
+
+    static String quote(String value) {
+        return "'" + value.replace("'", "'\\''") + "'";
+    }
+
+    static String sha256(byte[] body) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(body == null ? new byte[0] : body));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+}
