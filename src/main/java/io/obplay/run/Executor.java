@@ -247,7 +247,17 @@ public final class Executor {
             if (r.timedOut()) {
                 logs.add("FAILED: timed out after " + data.timeoutSeconds() + "s; the script and its processes were ended");
             } else if (r.exitCode() != 0) {
-                logs.add("exit status " + r.exitCode() + " after " + millis(r.elapsed()));
+                // the last line is what clients show (obshell's SDK prints only it): the script's own reason, if it gave one
+                String reason = null;
+                synchronized (logs) {
+                    for (int i = logs.size() - 1; i >= 0 && reason == null; i--) {
+                        if (logs.get(i).startsWith("obplay: FAILED: ")) {
+                            reason = logs.get(i).substring("obplay: FAILED: ".length());
+                        }
+                    }
+                }
+                logs.add((reason == null ? "FAILED: " : "FAILED: " + reason + " (") + "exit status " + r.exitCode()
+                        + " after " + millis(r.elapsed()) + (reason == null ? "" : ")"));
             } else {
                 logs.add("done in " + millis(r.elapsed()));
             }
