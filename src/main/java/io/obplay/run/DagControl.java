@@ -89,7 +89,11 @@ public final class DagControl {
         return store.dag(dagId);
     }
 
-    /** RETRY: a FAILED DAG goes back to READY with operator RETRY; the executor then re-runs what did not succeed. */
+    /**
+     * RETRY, as obshell does it: a FAILED DAG goes back to READY with operator RUN, and its failed nodes to PENDING
+     * with operator RETRY (obshell's Python SDK waits for the DAG to SUCCEED with operator RUN); the executor then
+     * re-runs what did not succeed.
+     */
     public Dag retry(long dagId) throws Refused {
         Dag dag = failedDag(dagId, "Task.Dag.Operator.RetryNotFailedDag", "retry");
         for (Node n : dag.nodes()) {
@@ -97,7 +101,7 @@ public final class DagControl {
                 store.updateNode(n.withState(State.PENDING, Operator.RETRY, n.startTime(), n.endTime()));
             }
         }
-        Dag ready = dag.withState(dag.stage(), State.READY, Operator.RETRY, dag.startTime(), dag.endTime());
+        Dag ready = dag.withState(dag.stage(), State.READY, Operator.RUN, dag.startTime(), dag.endTime());
         store.updateDag(ready);
         return store.dag(dagId).orElseThrow();
     }

@@ -92,7 +92,8 @@ public final class Executor {
         Dag dag = store.dag(dagId).orElseThrow(() -> new IllegalArgumentException("no DAG " + dagId));
         store.setOwner(dagId, Owner.me());
         dagData = dag.additionalData();
-        OffsetDateTime start = dag.state() == State.READY && dag.operator() == Operator.RUN ? Times.now() : dag.startTime();
+        boolean fresh = dag.nodes().stream().allMatch(n -> n.state() == State.PENDING && n.operator() == Operator.RUN);
+        OffsetDateTime start = fresh ? Times.now() : dag.startTime();
         dag = dag.withState(dag.stage(), State.RUNNING, dag.operator(), start, start);
         store.updateDag(dag);
         listener.dagStarted(dag);

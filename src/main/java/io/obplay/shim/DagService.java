@@ -295,10 +295,7 @@ final class DagService implements AutoCloseable {
             try {
                 switch (op) {
                     case "RETRY" -> {
-                        Dag d = control.retry(dagId);
-                        // obshell's RETRY puts the DAG's operator back to RUN (the retried node's is RETRY): the
-                        // Python SDK's operate_dag_sync(RETRY) waits for SUCCEED with operator RUN
-                        store.updateDag(d.withState(d.stage(), State.READY, Operator.RUN, d.startTime(), d.endTime()));
+                        control.retry(dagId);
                         log.println("obplay serve: DAG " + dagId + " RETRY" + (dryRun ? " (dry run: not started)" : ""));
                         start(dagId);
                     }

@@ -147,7 +147,8 @@ class ExecutorTest {
         Files.createFile(dir.resolve("b/ready"));
         Dag retried = new DagControl(store).retry(dag.dagId());
         assertEquals(State.READY, retried.state());
-        assertEquals(Operator.RETRY, retried.operator());
+        assertEquals(Operator.RUN, retried.operator());
+        assertEquals(Operator.RETRY, retried.nodes().get(0).operator());
         Dag again = executor().run(dag.dagId(), RunOptions.defaults());
         assertEquals(State.SUCCEED, again.state());
         assertEquals(1, task(again, 1, dir + "/a").executeTimes(), "a succeeded the first time and is not run again");
