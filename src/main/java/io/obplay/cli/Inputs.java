@@ -6,6 +6,7 @@ import io.obplay.inventory.InventoryLoader;
 import io.obplay.inventory.Problem;
 import io.obplay.playbook.Playbook;
 import io.obplay.playbook.PlaybookLoader;
+import io.obplay.plan.LazyPlan;
 import io.obplay.plan.Plan;
 import io.obplay.plan.PlanOptions;
 import io.obplay.plan.Planner;
@@ -76,6 +77,31 @@ public final class Inputs {
             return Planner.plan(inv, pb, options());
         } catch (Planner.PlanException e) {
             throw new CliException(ExitCodes.INVALID, e.getMessage() + "\nNothing was run.");
+        } catch (IllegalArgumentException e) {
+            throw new CliException(ExitCodes.INVALID, e.getMessage());
+        }
+    }
+
+    /** The plan short of its sub-tasks (see {@link Planner#compile}), with the same errors as {@link #plan}. */
+    LazyPlan compile(Path playbook, PrintWriter err) {
+        if (inventory == null) {
+            throw new CliException(ExitCodes.INVALID, "missing required option: '--inventory=FILE'");
+        }
+        Inventory inv = loadInventory(inventory, err);
+        Playbook pb = loadPlaybook(playbook, inv, err);
+        try {
+            return Planner.compile(inv, pb, options());
+        } catch (Planner.PlanException e) {
+            throw new CliException(ExitCodes.INVALID, e.getMessage() + "\nNothing was run.");
+        } catch (IllegalArgumentException e) {
+            throw new CliException(ExitCodes.INVALID, e.getMessage());
+        }
+    }
+
+    /** Makes every sub-task of a compiled plan, with the same errors as {@link #plan}. */
+    static Plan plan(LazyPlan lazy) {
+        try {
+            return lazy.plan();
         } catch (IllegalArgumentException e) {
             throw new CliException(ExitCodes.INVALID, e.getMessage());
         }

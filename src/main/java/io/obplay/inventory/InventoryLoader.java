@@ -28,6 +28,8 @@ public final class InventoryLoader {
             "rpc_listen_port", "agent_port", "pid_file", "daemon_pid_file");
     static final List<String> OBPROXY_TOP_KEYS = List.of("defaults", "ssh", "vars", "clusters");
 
+    private static final List<String> SERVER_KEYS = concat(List.of("host", "ssh", "vars"), OBSERVER_KEYS);
+
     private static final Set<String> PORT_KEYS = Set.of("mysql_port", "rpc_port", "agent_port", "listen_port",
             "prometheus_listen_port", "rpc_listen_port");
 
@@ -111,27 +113,60 @@ public final class InventoryLoader {
                     "zone '" + zoneName + "' has no servers; expected 'servers:' with at least one '- host: ...'");
             return new Zone(zoneName, servers);
         }
+        String what = "a server of zone " + zoneName;
+        // A server that says nothing but its host gets all its settings from the zone and the defaults: the same
+        // for every such server of the zone. The first one is resolved in full; when that reported no problem,
+        // the others take its settings (see fromTemplate) instead of resolving the same layers again.
+        Server template = null;
+        boolean templateUsable = true;
         for (Node item : items) {
-            YamlMap s = YamlMap.of(src, item, "a server of zone " + zoneName);
+            YamlMap s = YamlMap.of(src, item, what);
             if (s == null) {
                 continue;
             }
-            s.allow(concat(List.of("host", "ssh", "vars"), OBSERVER_KEYS));
+            s.allow(SERVER_KEYS);
             String host = s.requiredString("host");
             if (host == null) {
                 continue;
             }
-            Layer serverLayer = new Layer("server " + host, s);
-            Layer serverSsh = layer("server " + host + " ssh", s.map("ssh"), SSH_KEYS);
-            Server server = observer(zoneName, host, List.of(serverLayer, zoneLayer, topObserver),
-                    List.of(serverSsh, zoneSsh, topSsh),
-                    List.of(new Layer("server " + host + " vars", s.map("vars")), zoneVars, topVars), cluster);
+            boolean hostOnly = s.keys().size() == 1;
+            Server server;
+            if (hostOnly && template != null) {
+                server = fromTemplate(template, host);
+            } else {
+                int problems = src.problems().size();
+                Layer serverLayer = new Layer("server " + host, s);
+                Layer serverSsh = layer("server " + host + " ssh", s.map("ssh"), SSH_KEYS);
+                server = observer(zoneName, host, List.of(serverLayer, zoneLayer, topObserver),
+                        List.of(serverSsh, zoneSsh, topSsh),
+                        List.of(new Layer("server " + host + " vars", s.map("vars")), zoneVars, topVars), cluster);
+                if (hostOnly && templateUsable) {
+                    if (server != null && src.problems().size() == problems) {
+                        template = server;
+                    } else {
+                        templateUsable = false;  // its problems are reported again for each server, as always
+                    }
+                }
+            }
             if (server != null) {
                 declared.put(server, s.value("host"));
                 servers.add(server);
             }
         }
         return new Zone(zoneName, servers);
+    }
+
+    /**
+     * What {@link #observer} gives for another server of the template's zone that, like the template, sets
+     * nothing but its host: every setting but {@code host} comes from the same layers, so it is the template's.
+     */
+    private static Server fromTemplate(Server t, String host) {
+        Map<String, Setting> settings = new LinkedHashMap<>(t.settings().size() * 4 / 3 + 1);
+        for (Map.Entry<String, Setting> e : t.settings().entrySet()) {
+            settings.put(e.getKey(), e.getKey().equals("host") ? new Setting(host, "inventory") : e.getValue());
+        }
+        return new Server(Role.OBSERVER, host + ":" + t.agentPort(), t.group(), 0, 0, host, t.agentPort(), t.ssh(), t.home(),
+                t.dirs(), t.ports(), t.pidFiles(), settings);
     }
 
     private Server observer(String zone, String host, List<Layer> layers, List<Layer> sshLayers, List<Layer> vars, String cluster) {
@@ -427,15 +462,21 @@ public final class InventoryLoader {
     private void checkUnique(Inventory inv) {
         Map<String, Server> byAgent = new HashMap<>();
         for (Server s : inv.observers()) {
-            Server other = byAgent.putIfAbsent(s.agentAddress(), s);
+            Server other = byAgent.putIfAbsent(s.name(), s);  // an observer's name is its agentAddress()
             if (other != null) {
                 src.problem(declared.get(s), "two servers are both " + s.agentAddress() + " (zones " + other.group() + " and " + s.group()
                         + ", first at " + src.where(declared.get(other)) + "); expected each ip:agent_port once");
             }
         }
+        List<Server> servers = inv.servers();
+        // the hosts with more than one server, in the order of their first server, with their servers
+        Map<String, Object> firstOnHost = new HashMap<>();
         Map<String, List<Server>> byHost = new LinkedHashMap<>();
-        for (Server s : inv.servers()) {
-            byHost.computeIfAbsent(s.host(), h -> new ArrayList<>()).add(s);
+        for (Server s : servers) {
+            Object first = firstOnHost.putIfAbsent(s.host(), s);
+            if (first != null) {
+                byHost.computeIfAbsent(s.host(), h -> new ArrayList<>(List.of((Server) first))).add(s);
+            }
         }
         for (Map.Entry<String, List<Server>> e : byHost.entrySet()) {
             List<Server> list = e.getValue();
@@ -463,13 +504,29 @@ public final class InventoryLoader {
                 }
             }
         }
-        for (Server s : inv.servers()) {
-            Map<Integer, String> seen = new HashMap<>();
-            for (Map.Entry<String, Integer> p : allPorts(s).entrySet()) {
-                String other = seen.putIfAbsent(p.getValue(), p.getKey());
-                if (other != null) {
-                    src.problem(declared.get(s), s.name() + " uses port " + p.getValue() + " for both " + other + " and " + p.getKey()
-                            + "; expected distinct ports");
+        for (Server s : servers) {
+            // each port against the ones before it (allPorts(s) order), without a map per server
+            List<Map.Entry<String, Integer>> ports = new ArrayList<>(s.ports().size() + 1);
+            boolean agent = false;
+            for (Map.Entry<String, Integer> p : s.ports().entrySet()) {
+                if (p.getKey().equals("agent_port")) {
+                    ports.add(Map.entry("agent_port", s.agentPort()));
+                    agent = true;
+                } else {
+                    ports.add(p);
+                }
+            }
+            if (!agent) {
+                ports.add(Map.entry("agent_port", s.agentPort()));
+            }
+            for (int j = 1; j < ports.size(); j++) {
+                Map.Entry<String, Integer> p = ports.get(j);
+                for (int i = 0; i < j; i++) {
+                    if (ports.get(i).getValue().equals(p.getValue())) {
+                        src.problem(declared.get(s), s.name() + " uses port " + p.getValue() + " for both " + ports.get(i).getKey()
+                                + " and " + p.getKey() + "; expected distinct ports");
+                        break;
+                    }
                 }
             }
         }

@@ -1,11 +1,14 @@
 package io.obplay.inventory;
 
 import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.composer.Composer;
 import org.yaml.snakeyaml.error.Mark;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 import org.yaml.snakeyaml.error.YAMLException;
 import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.parser.ParserImpl;
+import org.yaml.snakeyaml.reader.StreamReader;
+import org.yaml.snakeyaml.resolver.Resolver;
 
 import java.io.IOException;
 import java.io.StringReader;
@@ -24,14 +27,30 @@ import java.util.List;
  */
 public final class YamlSource {
     private final String file;
-    private final String sha256;
+    /** The digest, computed while the text is composed when the file is large. */
+    private final java.util.concurrent.Future<String> sha256;
     private final Node root;
     private final List<Problem> problems = new ArrayList<>();
 
     private YamlSource(String file, byte[] bytes) {
         this.file = file;
-        this.sha256 = sha256(bytes);
+        java.util.concurrent.FutureTask<String> digest = new java.util.concurrent.FutureTask<>(new Digest(bytes));
+        if (bytes.length >= 64 * 1024) {
+            Thread t = new Thread(digest, "obplay-sha256");  // on the other core, while SnakeYAML composes
+            t.setDaemon(true);
+            t.start();
+        } else {
+            digest.run();
+        }
+        this.sha256 = digest;
         this.root = compose(new String(bytes, StandardCharsets.UTF_8));
+    }
+
+    private record Digest(byte[] bytes) implements java.util.concurrent.Callable<String> {
+        @Override
+        public String call() {
+            return YamlSource.sha256(bytes);
+        }
     }
 
     /** Reads a file; an unreadable file becomes a problem, not an exception. */
@@ -56,7 +75,10 @@ public final class YamlSource {
         options.setAllowDuplicateKeys(true); // found and reported with positions by YamlMap
         options.setMaxAliasesForCollections(50);
         try {
-            Node node = new Yaml(options).compose(new StringReader(text));
+            // what new Yaml(options).compose(reader) does, without building the Yaml object's constructor and
+            // representer (classes and start-up time a node tree does not need)
+            Node node = new Composer(new ParserImpl(new StreamReader(new StringReader(text)), options), new Resolver(), options)
+                    .getSingleNode();
             if (node == null) {
                 problems.add(new Problem(file, 1, 1, "the file is empty; expected a YAML mapping"));
             }
@@ -79,7 +101,25 @@ public final class YamlSource {
     }
 
     public String sha256() {
-        return sha256;
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return sha256.get();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw (Error) e.getCause();
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     public Node root() {

@@ -29,7 +29,22 @@ public record GenericId(char kind, long ipv4, int port, long localId) {
         if (kind == CLUSTER) {
             return "1" + localId;
         }
-        return kind + String.format("%010d%05d", ipv4, port) + localId;
+        if (ipv4 < 0 || ipv4 > 9_999_999_999L || port < 0 || port > 99_999) {
+            return kind + String.format("%010d%05d", ipv4, port) + localId;
+        }
+        StringBuilder b = new StringBuilder(36).append(kind);
+        zeroPadded(b, ipv4, 10);
+        zeroPadded(b, port, 5);
+        return b.append(localId).toString();
+    }
+
+    /** {@code String.format("%0<width>d", n)} for 0 <= n < 10^width, without a Formatter. */
+    private static void zeroPadded(StringBuilder b, long n, int width) {
+        String digits = Long.toString(n);
+        for (int i = digits.length(); i < width; i++) {
+            b.append('0');
+        }
+        b.append(digits);
     }
 
     /** Parses an id; throws IllegalArgumentException when it is not one of obshell's forms. */

@@ -81,7 +81,17 @@ public final class ObshellJson {
         return m;
     }
 
+    /** The DAG with its nodes, with a final newline. */
     public static String write(Dag d) {
+        if (ObshellStream.supports(d)) {
+            java.io.StringWriter w = new java.io.StringWriter(4096);
+            try {
+                ObshellStream.write(d, w);
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException(e);
+            }
+            return w.toString();
+        }
         try {
             return MAPPER.writeValueAsString(dag(d, true)) + "\n";
         } catch (JsonProcessingException e) {
@@ -89,8 +99,16 @@ public final class ObshellJson {
         }
     }
 
-    /** Streams the DAG with its nodes to {@code out} (not closed), with a final newline. */
+    /**
+     * Streams the DAG with its nodes to {@code out} (not closed), with a final newline. The text is
+     * {@link ObshellStream}'s (the same as Jackson's, without a map per sub-task) unless the DAG holds values
+     * only Jackson writes.
+     */
     public static void write(Dag d, java.io.Writer out) throws java.io.IOException {
+        if (ObshellStream.supports(d)) {
+            ObshellStream.write(d, out);
+            return;
+        }
         MAPPER.writeValue(out, dag(d, true));
         out.write('\n');
         out.flush();

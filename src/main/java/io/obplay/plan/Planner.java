@@ -42,6 +42,15 @@ public final class Planner {
     }
 
     public static Plan plan(Inventory inv, Playbook pb, PlanOptions opts) throws PlanException {
+        return compile(inv, pb, opts).plan();
+    }
+
+    /**
+     * Everything {@link #plan} decides (steps, servers, batches, stages, ids, the DAG's data) short of making the
+     * sub-tasks: {@link LazyPlan#plan()} makes them all, {@link LazyPlan#writeObshell} writes each as it makes it.
+     * Throws exactly what {@link #plan} throws before it makes sub-tasks.
+     */
+    public static LazyPlan compile(Inventory inv, Playbook pb, PlanOptions opts) throws PlanException {
         List<Step> steps = pb.steps().stream().filter(s -> selected(s, opts)).toList();
         if (steps.isEmpty()) {
             throw new PlanException("no step is left after --tags " + opts.tags() + " / --skip-tags " + opts.skipTags()
@@ -49,11 +58,19 @@ public final class Planner {
         }
         List<Play> plays = new ArrayList<>();
         Targets current = null;
+        List<Server> all = null;
         for (Step s : steps) {
             Targets t = s.on() != null ? s.on() : pb.targets();
             List<Server> servers;
             try {
-                servers = Limit.apply(opts.limit(), t.servers(), inv.servers());
+                if (opts.limit().isEmpty()) {
+                    servers = t.servers();  // what Limit.apply gives without patterns
+                } else {
+                    if (all == null) {
+                        all = inv.servers();
+                    }
+                    servers = Limit.apply(opts.limit(), t.servers(), all);
+                }
             } catch (IllegalArgumentException e) {
                 throw new PlanException(e.getMessage());
             }
@@ -71,23 +88,26 @@ public final class Planner {
         }
         checkMajority(inv, pb, plays);
 
-        boolean proxiesOnly = plays.stream().flatMap(p -> p.servers().stream()).allMatch(s -> s.role() == Role.OBPROXY);
+        boolean proxiesOnly = true;
+        for (Play p : plays) {
+            for (Server s : p.servers()) {
+                if (s.role() != Role.OBPROXY) {
+                    proxiesOnly = false;
+                    break;
+                }
+            }
+        }
         char kind = proxiesOnly ? GenericId.OBPROXY : GenericId.AGENT;
         long ipv4 = GenericId.ipv4(opts.agentIp());
-        List<Node> nodes = new ArrayList<>();
+        List<LazyPlan.Stage> stages = new ArrayList<>();
         long taskId = 1;
         for (Play play : plays) {
             for (Batch batch : batches(pb, play.servers())) {
                 for (Step step : play.steps()) {
-                    List<SubTask> tasks = new ArrayList<>();
-                    for (Server s : batch.servers()) {
-                        TaskData data = taskData(s, step);
-                        tasks.add(new SubTask(new GenericId(kind, ipv4, opts.agentPort(), taskId).toString(), taskId,
-                                step.name(), State.PENDING, Operator.RUN, Times.UNSET, Times.UNSET, data.toMap(), 0,
-                                new ExecuteAgent(s.host(), s.agentPort()), List.of()));
-                        taskId++;
+                    if (batch.servers().isEmpty()) {
+                        continue;  // a node without sub-tasks is left out
                     }
-                    long nodeId = nodes.size() + 1;
+                    long nodeId = stages.size() + 1;
                     Map<String, Object> nodeData = new LinkedHashMap<>();
                     nodeData.put("step_index", step.index());
                     nodeData.put("step", step.kind().yamlName());
@@ -98,15 +118,11 @@ public final class Planner {
                     nodeData.put("max_fail_percentage", pb.maxFailPercentage());
                     nodeData.put("where", step.where());
                     String name = batch.label().isEmpty() ? step.name() : step.name() + " [" + batch.label() + "]";
-                    nodes.add(new Node(new GenericId(kind, ipv4, opts.agentPort(), nodeId).toString(), nodeId, name,
-                            State.PENDING, Operator.RUN, Times.UNSET, Times.UNSET, nodeData, tasks));
+                    stages.add(new LazyPlan.Stage(new GenericId(kind, ipv4, opts.agentPort(), nodeId).toString(), nodeId, name,
+                            java.util.Collections.unmodifiableMap(nodeData), step, batch.servers(), taskId));
+                    taskId += batch.servers().size();
                 }
             }
-        }
-        nodes.removeIf(n -> n.subTasks().isEmpty());
-        List<Node> renumbered = new ArrayList<>();
-        for (int i = 0; i < nodes.size(); i++) {
-            renumbered.add(nodes.get(i).withIds(new GenericId(kind, ipv4, opts.agentPort(), i + 1).toString(), i + 1));
         }
         boolean maintenance = steps.stream().anyMatch(s -> s.kind() != StepKind.SHELL);
         int maintenanceType = !maintenance ? Dag.MAINTENANCE_NONE : proxiesOnly ? Dag.MAINTENANCE_OBPROXY : Dag.MAINTENANCE_GLOBAL;
@@ -125,18 +141,8 @@ public final class Planner {
         dagData.put("limit", opts.limit());
         dagData.put("tags", opts.tags());
         dagData.put("skip_tags", opts.skipTags());
-        Map<String, Object> libraries = new java.util.TreeMap<>();
-        renumbered.forEach(n -> n.subTasks().forEach(t -> {
-            String lib = (String) t.additionalData().get("library");
-            if (lib != null) {
-                libraries.computeIfAbsent(lib, StepScripts::library);
-            }
-        }));
-        dagData.put("libraries", libraries);
-        dagData.put("hosts", renumbered.stream().flatMap(n -> n.subTasks().stream()).map(t -> t.executeAgent().ip()).distinct().count());
-        Dag dag = new Dag(new GenericId(kind, ipv4, opts.agentPort(), 1).toString(), 1, pb.name(), 1, renumbered.size(),
-                maintenanceType, maintenanceKey, State.READY, Operator.RUN, Times.UNSET, Times.UNSET, dagData, renumbered);
-        return new Plan(dag);
+        // "libraries" and "hosts" follow, from the sub-tasks
+        return new LazyPlan(kind, ipv4, opts.agentPort(), pb.name(), maintenanceType, maintenanceKey, dagData, stages);
     }
 
     static boolean selected(Step s, PlanOptions o) {
@@ -200,15 +206,20 @@ public final class Planner {
 
     /** The exact work of a step on one server. */
     public static TaskData taskData(Server s, Step step) {
-        Script script = switch (step.kind()) {
+        Script script = script(s, step);
+        return new TaskData(s.name(), s.role().processName(), s.host(), step.kind().yamlName(), step.index(),
+                script.text(), step.timeout().toSeconds(), script.signals(), script.paths(),
+                step.kind() == StepKind.SHELL ? step.command().get(s.name()) : null, script.library());
+    }
+
+    /** The script of a step on one server. */
+    static Script script(Server s, Step step) {
+        return switch (step.kind()) {
             case STOP -> StepScripts.stop(s, step.grace(), step.killWait());
             case KILL -> StepScripts.kill(s, step.killWait());
             case CLEANUP -> StepScripts.cleanup(s, step.cleanupPaths().getOrDefault(s.name(), List.of()));
             case SHELL -> StepScripts.shell(s, step.command().get(s.name()));
         };
-        return new TaskData(s.name(), s.role().processName(), s.host(), step.kind().yamlName(), step.index(),
-                script.text(), step.timeout().toSeconds(), script.signals(), script.paths(),
-                step.kind() == StepKind.SHELL ? step.command().get(s.name()) : null, script.library());
     }
 
     /** A one-line description of the hosts of a node, for people. */

@@ -30,6 +30,11 @@ import java.util.Objects;
  * </ul>
  * A shell step exits with its command's status.
  *
+ * <p>A script reads of its server only the role, name, home, ports, pid files and declared directories, and the
+ * name only as {@code NAME=}{@link #quote quote(name)}: {@link LazyPlan} writes large plans by reusing one
+ * server's script for the alike servers of a step, with each one's quoted name put in (and checks this on a
+ * sample of them, falling back to each server's own script if it does not hold).
+ *
  * <p>A process is the server's only when it is proved: {@code /proc/<pid>} exists, is not a zombie, and its cwd
  * or exe is the home or lies under {@code home + "/"}. A pid that is not proved is never signalled.
  */
@@ -120,7 +125,7 @@ public final class StepScripts {
         Objects.requireNonNull(command, "command");
         noNul(command, "command");
         String home = trimSlashes(s.home());
-        StringBuilder b = new StringBuilder("#!/bin/sh\n"
+        StringBuilder b = new StringBuilder(512 + 2 * command.length()).append("#!/bin/sh\n"
                 + "# obplay shell step: run the command below in the server's home (or in / if there is none);\n"
                 + "# the exit status is the command's.\n");
         String[] lines = command.split("\n", -1);
@@ -191,7 +196,7 @@ public final class StepScripts {
     private static StringBuilder header(Server s, String step, List<String> purpose) {
         Objects.requireNonNull(s, "server");
         String home = trimSlashes(s.home());
-        StringBuilder b = new StringBuilder();
+        StringBuilder b = new StringBuilder(2048);  // a script's size: no growing on the way
         b.append("#!/bin/sh\n");
         for (int i = 0; i < purpose.size(); i++) {
             b.append(i == 0 ? "# obplay " + step + ": " : "# ").append(purpose.get(i)).append('\n');
@@ -257,7 +262,26 @@ public final class StepScripts {
     /** "60s", "1.5s", "0.25s". */
     static String words(Duration d) {
         long cs = centis(d);
-        String frac = cs % 100 == 0 ? "" : String.format(Locale.ROOT, ".%02d", cs % 100).replaceAll("0$", "");
+        String w = WORDS.get(cs);  // every script of a step says the same few durations
+        if (w == null) {
+            w = words(cs);
+            if (WORDS.size() < 64) {
+                WORDS.put(cs, w);
+            }
+        }
+        return w;
+    }
+
+    private static final Map<Long, String> WORDS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static String words(long cs) {
+        if (cs < 0) {
+            String frac = cs % 100 == 0 ? "" : String.format(Locale.ROOT, ".%02d", cs % 100).replaceAll("0$", "");
+            return cs / 100 + frac + "s";
+        }
+        // the same as above without a Formatter and a regex: ".%02d" of the hundredths, less one trailing zero
+        int r = (int) (cs % 100);
+        String frac = r == 0 ? "" : r < 10 ? ".0" + r : r % 10 == 0 ? "." + r / 10 : "." + r;
         return cs / 100 + frac + "s";
     }
 
@@ -275,8 +299,28 @@ public final class StepScripts {
         return b.toString();
     }
 
+    /** {@code s.replaceAll("[^A-Za-z0-9_.:/-]", "?")}, without compiling the pattern each time. */
     private static String commentSafe(String s) {
-        return s.replaceAll("[^A-Za-z0-9_.:/-]", "?");
+        int n = s.length();
+        int i = 0;
+        while (i < n && safeInComment(s.charAt(i))) {
+            i++;
+        }
+        if (i == n) {
+            return s;
+        }
+        StringBuilder b = new StringBuilder(n).append(s, 0, i);
+        while (i < n) {
+            int cp = s.codePointAt(i);
+            b.append(safeInComment(cp) ? (char) cp : '?');  // one '?' per code point, as the regex does
+            i += Character.charCount(cp);
+        }
+        return b.toString();
+    }
+
+    private static boolean safeInComment(int c) {
+        return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == ':'
+                || c == '/' || c == '-';
     }
 
     private static void noNul(String value, String what) {

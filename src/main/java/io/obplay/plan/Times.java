@@ -9,7 +9,10 @@ public final class Times {
     /** Go's zero time, which obshell sends for a time that is not set. */
     public static final OffsetDateTime UNSET = OffsetDateTime.of(1, 1, 1, 0, 0, 0, 0, ZoneOffset.UTC);
 
-    private static final DateTimeFormatter RFC3339 = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSSSSSXXX");
+    /** Built when a time is set (a plan has none): java.time's formatting takes a while to load. */
+    private static final class Rfc3339 {
+        static final DateTimeFormatter FORMAT = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSSSSSXXX");
+    }
 
     private Times() {
     }
@@ -18,7 +21,7 @@ public final class Times {
         if (t == null || t.equals(UNSET)) {
             return "0001-01-01T00:00:00Z";
         }
-        return RFC3339.format(t);
+        return Rfc3339.FORMAT.format(t);
     }
 
     public static OffsetDateTime parse(String s) {

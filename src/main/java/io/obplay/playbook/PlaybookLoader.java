@@ -127,7 +127,8 @@ public final class PlaybookLoader {
         }
         int problemsBefore = src.problems().size();
         t.allow(TARGET_KEYS);
-        Set<Server> chosen = new LinkedHashSet<>();
+        // by identity: an inventory's servers are distinct objects, and no two of them are equal (names are unique)
+        Set<Server> chosen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         List<String> said = new ArrayList<>();
         Boolean all = t.bool("all");
         if (all != null && all) {
@@ -154,10 +155,19 @@ public final class PlaybookLoader {
         List<String> servers = t.strings("servers");
         if (servers != null) {
             List<Node> nodes = t.value("servers") instanceof org.yaml.snakeyaml.nodes.SequenceNode sq ? sq.getValue() : List.of(t.value("servers"));
+            // the observers by ip:agent_port and by host, each list in inventory order: one look-up per name
+            // instead of a scan of the inventory per name
+            List<Server> observers = inventory.observers();
+            Map<String, List<Server>> byName = new java.util.HashMap<>();
+            for (Server o : observers) {
+                byName.computeIfAbsent(o.agentAddress(), k -> new ArrayList<>(1)).add(o);
+                if (!o.host().equals(o.agentAddress())) {
+                    byName.computeIfAbsent(o.host(), k -> new ArrayList<>(1)).add(o);
+                }
+            }
             for (int i = 0; i < servers.size(); i++) {
                 String s = servers.get(i).trim();
-                List<Server> match = inventory.observers().stream()
-                        .filter(o -> o.agentAddress().equals(s) || o.host().equals(s)).toList();
+                List<Server> match = byName.getOrDefault(s, List.of());
                 if (match.isEmpty()) {
                     List<String> names = inventory.observers().stream().map(Server::agentAddress).toList();
                     String near = Suggest.nearest(s, names);
@@ -285,8 +295,12 @@ public final class PlaybookLoader {
     private static String defaultName(StepKind kind, Targets targets) {
         String what = "servers";
         if (targets != null && !targets.servers().isEmpty()) {
-            boolean proxies = targets.servers().stream().allMatch(s -> s.role() == Role.OBPROXY);
-            boolean observers = targets.servers().stream().allMatch(s -> s.role() == Role.OBSERVER);
+            boolean proxies = true;
+            boolean observers = true;
+            for (Server s : targets.servers()) {
+                proxies &= s.role() == Role.OBPROXY;
+                observers &= s.role() == Role.OBSERVER;
+            }
             what = proxies ? "obproxy" : observers ? "observer" : "servers";
         }
         return switch (kind) {
@@ -388,10 +402,17 @@ public final class PlaybookLoader {
             return out;
         }
         boolean reported = false;
+        Set<String> variables = template.variables();
         for (Server s : targets.servers()) {
-            Set<String> missing = new LinkedHashSet<>(template.variables());
-            missing.removeAll(s.settings().keySet());
-            missing.removeAll(List.of("name"));
+            Set<String> missing = Set.of();
+            for (String v : variables) {
+                if (!s.settings().containsKey(v) && !v.equals("name")) {
+                    if (missing.isEmpty()) {
+                        missing = new LinkedHashSet<>();
+                    }
+                    missing.add(v);
+                }
+            }
             if (!missing.isEmpty()) {
                 if (!reported) {
                     src.problem(step.value("shell"), "the shell command uses " + String.join(", ", missing) + ", which " + s.name()
@@ -400,7 +421,7 @@ public final class PlaybookLoader {
                 }
                 continue;
             }
-            out.put(s.name(), template.render(scope(s)));
+            out.put(s.name(), template.render(s));
         }
         return out;
     }

@@ -11,8 +11,17 @@ public enum StepKind {
     /** A templated command. */
     SHELL;
 
+    /** The last {@link #yamlName()} and the default locale it was made in (it is asked for per sub-task). */
+    private volatile Object[] yamlName;
+
     public String yamlName() {
-        return name().toLowerCase();
+        java.util.Locale locale = java.util.Locale.getDefault();
+        Object[] last = yamlName;
+        if (last == null || last[0] != locale) {
+            last = new Object[]{locale, name().toLowerCase()};
+            yamlName = last;
+        }
+        return (String) last[1];
     }
 
     /** Whether the step ends the server's process. */
