@@ -44,11 +44,13 @@ final class Scripts {
         if (pgid > 1 && pgid == pid) {
             return "g=" + pgid + "; kill -TERM -$g 2>/dev/null || exit 0; i=0; "
                     + "while [ $i -lt " + tenths + " ] && kill -0 -$g 2>/dev/null; do sleep 0.1; i=$((i+1)); done; "
-                    + "kill -KILL -$g 2>/dev/null; exit 0";
+                    + "kill -KILL -$g 2>/dev/null; i=0; "
+                    + "while [ $i -lt 50 ] && kill -0 -$g 2>/dev/null; do sleep 0.1; i=$((i+1)); done; exit 0";
         }
         return "p=" + pid + "; pkill -TERM -P $p 2>/dev/null; kill -TERM $p 2>/dev/null; i=0; "
                 + "while [ $i -lt " + tenths + " ] && kill -0 $p 2>/dev/null; do sleep 0.1; i=$((i+1)); done; "
-                + "pkill -KILL -P $p 2>/dev/null; kill -KILL $p 2>/dev/null; exit 0";
+                + "pkill -KILL -P $p 2>/dev/null; kill -KILL $p 2>/dev/null; i=0; "
+                + "while [ $i -lt 50 ] && kill -0 $p 2>/dev/null; do sleep 0.1; i=$((i+1)); done; exit 0";
     }
 
     /** {@code exec /bin/sh -c '<script>'} for a script without single quotes. */

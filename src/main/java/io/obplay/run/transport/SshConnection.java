@@ -267,7 +267,7 @@ final class SshConnection implements Connection {
         boolean interrupted = Thread.interrupted();
         try {
             // the pgid line is the wrapper's first output: wait a little for it if the script was very young
-            interrupted |= awaitUninterruptibly(st.marker, 3_000);
+            interrupted |= awaitUninterruptibly(st.marker, 10_000); // long enough for a host under heavy load
             long pid = st.pid;
             if (pid > 1 && session.isConnected()) {
                 interrupted |= runKill(Scripts.killScript(pid, st.pgid, killGrace));
