@@ -181,7 +181,7 @@ cg_end() { # DIR: end every process left in the cgroup (they are ours: the contr
   for i in 1 2 3 4 5 6 7 8 9 10; do
     [ -n "$(cat "$d/cgroup.procs" 2>/dev/null)" ] || break
     if [ -e "$d/cgroup.kill" ]; then echo 1 >"$d/cgroup.kill" 2>/dev/null || true
-    else for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done; fi
+    else while read -r p; do kill -KILL "$p" 2>/dev/null || true; done <"$d/cgroup.procs"; fi
     sleep 0.1
   done
   rmdir "$d" 2>/dev/null || true
@@ -192,7 +192,7 @@ cleanup_all() {
   for f in "$ROOT"/h*/oceanbase/run/observer.pid "$ROOT"/state/observer-*.pid; do [ -e "$f" ] && kill_ours KILL "$f" observer; done
   for f in "$ROOT"/sshd/h*/sshd.pid; do [ -e "$f" ] && kill_ours TERM "$f" sshd; done
   if [ -f "$ROOT/state/cgroups" ]; then
-    while read -r f; do cg_end "$f"; done <"$ROOT/state/cgroups"
+    while read -r f; do cg_end "$f/run"; cg_end "$f"; done <"$ROOT/state/cgroups"
   fi
   if [ -f "$ROOT/state/cp-dir" ]; then
     f=$(cat "$ROOT/state/cp-dir")
@@ -472,7 +472,7 @@ measure() {
 # inherits warm connections from the one before; their CPU so far is counted
 cg_end_children() {
   local p
-  for p in $(cat "$1/cgroup.procs" 2>/dev/null); do kill -TERM "$p" 2>/dev/null || true; done
+  while read -r p; do kill -TERM "$p" 2>/dev/null || true; done <"$1/cgroup.procs"
   for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
     [ -n "$(cat "$1/cgroup.procs" 2>/dev/null)" ] || return 0
     sleep 0.1
