@@ -23,10 +23,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Callable;
 
 /** {@code obplay plan}: compiles a playbook into the exact DAG a run would execute, and shows it. Touches no host. */
@@ -61,90 +59,6 @@ public final class PlanCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         return run(spec.commandLine().getOut(), spec.commandLine().getErr());
-    }
-
-    /**
-     * This command for a command line that picocli would parse into exactly these fields, or null when it may
-     * not be one (then picocli parses it). Taken: {@code plan}, then a playbook and the options {@code -i},
-     * {@code -f}, {@code -o}, {@code --agent}, {@code -l}, {@code -t}, {@code --skip-tags} (each with a separate
-     * value that is not empty and starts with neither {@code -} nor {@code @}; list values without {@code ,} or
-     * quotes, as picocli would split them) and {@code --show-scripts}, {@code --list-hosts}, {@code --list-steps},
-     * each option once except the lists. Anything else (help, version, {@code --opt=value}, clustered or repeated
-     * options, {@code @files}, {@code --}, picocli system properties) is left to picocli.
-     */
-    static PlanCommand direct(String... args) {
-        if (args.length < 2 || !"plan".equals(args[0])) {
-            return null;
-        }
-        for (String p : System.getProperties().stringPropertyNames()) {
-            if (p.startsWith("picocli.")) {
-                return null;
-            }
-        }
-        PlanCommand c = new PlanCommand();
-        c.inputs = new Inputs();
-        Set<String> seen = new HashSet<>();
-        for (int i = 1; i < args.length; i++) {
-            String a = args[i];
-            if (a.isEmpty() || a.startsWith("@") || a.indexOf('\0') >= 0) {
-                return null;
-            }
-            if (!a.startsWith("-")) {
-                if (c.playbook != null) {
-                    return null;
-                }
-                c.playbook = Path.of(a);
-                continue;
-            }
-            String option = switch (a) {
-                case "-i", "--inventory" -> "inventory";
-                case "-f", "--format" -> "format";
-                case "-o", "--out" -> "out";
-                case "--agent" -> "agent";
-                case "-l", "--limit" -> "limit";
-                case "-t", "--tags" -> "tags";
-                case "--skip-tags" -> "skip-tags";
-                case "--show-scripts", "--list-hosts", "--list-steps" -> a;
-                default -> null;
-            };
-            if (option == null) {
-                return null;
-            }
-            boolean list = option.equals("limit") || option.equals("tags") || option.equals("skip-tags");
-            if (!seen.add(option) && !list) {
-                return null;
-            }
-            if (a.startsWith("--show") || a.startsWith("--list")) {
-                c.showScripts |= a.equals("--show-scripts");
-                c.listHosts |= a.equals("--list-hosts");
-                c.listSteps |= a.equals("--list-steps");
-                continue;
-            }
-            String v = ++i < args.length ? args[i] : null;
-            if (v == null || v.isEmpty() || v.startsWith("-") || v.startsWith("@") || v.indexOf('\0') >= 0
-                    || list && (v.indexOf(',') >= 0 || v.indexOf('"') >= 0)) {
-                return null;
-            }
-            switch (option) {
-                case "inventory" -> c.inputs.inventory = Path.of(v);
-                case "format" -> c.format = v;
-                case "out" -> c.out = Path.of(v);
-                case "agent" -> c.inputs.agent = v;
-                case "limit" -> c.inputs.limit.add(v);
-                case "tags" -> c.inputs.tags.add(v);
-                default -> c.inputs.skipTags.add(v);
-            }
-        }
-        if (c.playbook == null) {
-            return null;
-        }
-        if (c.format == null) {
-            c.format = "text";  // the options' defaultValue
-        }
-        if (c.inputs.agent == null) {
-            c.inputs.agent = "127.0.0.1:2886";
-        }
-        return c;
     }
 
     /** The command, its output to {@code stdout} and its messages to {@code err}; returns the exit code. */

@@ -1,12 +1,15 @@
 package io.obplay.plan;
 
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.SerializableString;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
+import com.fasterxml.jackson.core.io.SerializedString;
 import io.obplay.inventory.Role;
 import io.obplay.inventory.Server;
 import io.obplay.playbook.Step;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,6 +25,7 @@ import java.util.TreeMap;
  * {@link #plan()} makes every sub-task and gives the {@link Plan} that {@link Planner#plan} gives;
  * {@link #writeObshell} writes the same plan as obshell JSON ({@link ObshellJson#write(Dag)}'s text), making each
  * sub-task's script as it writes it and dropping it right after, so that memory does not grow with the fleet.
+ * For one thread at a time.
  */
 public final class LazyPlan {
 
@@ -104,7 +108,7 @@ public final class LazyPlan {
      * {@link Planner#plan} throws. Conservative: it checks every value a script checks (no NUL characters, ports
      * in range, a pid file, durations not negative) and that nothing is null.
      */
-    public boolean streamable() {
+    public synchronized boolean streamable() {
         Boolean known = streamable;
         if (known == null) {
             streamable = known = checkStreamable();
@@ -112,7 +116,7 @@ public final class LazyPlan {
         return known;
     }
 
-    private volatile Boolean streamable;
+    private Boolean streamable;
 
     /**
      * Per server list of the stages (by identity): for each server, the index of the first of the run of
@@ -263,46 +267,6 @@ public final class LazyPlan {
         return pid != null && !pid.isEmpty();
     }
 
-    // A sub-task's template leaves holes for what differs between the sub-tasks of a shape (by identity).
-    private static final String ID = new String("id");
-    private static final String NAME = new String("name");
-    private static final String HOST = new String("host");
-    private static final String QUOTED_NAME = new String("'name'");
-    private static final long TASK_ID = Long.MIN_VALUE;
-    private static final long PORT = Integer.MIN_VALUE;
-
-    /** The JSON of a sub-task of this stage and shape (not its stage's first), with holes; null if none. */
-    private static JsonText.Template template(JsonText j, Stage st, Shape shape, String taskName, String kind, long timeout,
-                                              String command) {
-        JsonText r = j.recorder(2, new String[]{ID, NAME, HOST, QUOTED_NAME}, new long[]{TASK_ID, PORT});
-        if (r == null) {
-            return null;
-        }
-        Script sc = shape.script;
-        ObshellStream.taskStart(r, ID, TASK_ID, taskName, State.PENDING, Operator.RUN, Times.UNSET, Times.UNSET);
-        ObshellStream.taskDataHead(r, NAME, shape.first.role().processName(), HOST, kind, st.step().index(), timeout,
-                sc.signals(), sc.paths(), command, sc.library());
-        if (shape.suffix == null) {
-            r.value(sc.text(), "", "");
-        } else {
-            r.value(shape.prefix, QUOTED_NAME, shape.suffix);
-        }
-        r.endObject();
-        ObshellStream.taskEnd(r, 0, new ExecuteAgent(HOST, (int) PORT), List.of());
-        return r.template();
-    }
-
-    /** What goes in a template's holes for one server. */
-    private static Object[] values(JsonText.Template t, String id, long taskId, Server s) {
-        Object[] v = new Object[t.holes.length];
-        for (int i = 0; i < v.length; i++) {
-            Object h = t.holes[i];
-            v[i] = h == ID ? id : h == NAME ? s.name() : h == HOST ? s.host() : h == QUOTED_NAME ? StepScripts.quote(s.name())
-                    : Long.valueOf(TASK_ID).equals(h) ? (Object) taskId : (Object) (long) s.agentPort();
-        }
-        return v;
-    }
-
     /**
      * The script of a step on servers alike in all that a step script reads of a server but its name: the role,
      * home, ports, pid files and declared directories (and the step's paths or command for it). Their scripts
@@ -317,12 +281,15 @@ public final class LazyPlan {
         /** Null when the name is not in the script. */
         final String prefix;
         final String suffix;
+        /** The script as a JSON string when the name is not in it, else null. */
+        private final SerializableString json;
+        /** When the name is in the script: the JSON string's text up to the name, and after it; else null. */
+        private final SerializableString jsonPrefix;
+        private final SerializableString jsonSuffix;
         final List<String> paths;
         final String command;
         final int firstRun;
         int uses = 1;
-        /** The JSON of a sub-task of this shape, made at its third use; null when there is none. */
-        JsonText.Template template;
 
         private Shape(Server first, int firstRun, Script script, String prefix, String suffix, List<String> paths,
                       String command) {
@@ -333,6 +300,30 @@ public final class LazyPlan {
             this.suffix = suffix;
             this.paths = paths;
             this.command = command;
+            // the script's JSON string, escaped once: whole, or up to the name and after it
+            if (suffix == null) {
+                this.json = new SerializedString(script.text());
+                this.jsonPrefix = this.jsonSuffix = null;
+            } else {
+                this.json = null;
+                this.jsonPrefix = new SerializedString('"' + escaped(prefix));
+                this.jsonSuffix = new SerializedString(escaped(suffix) + '"');
+            }
+        }
+
+        /** The script's JSON string for {@code s}: the same text as {@code writeString(prefix + quote(name) + suffix)}. */
+        void writeScript(JsonGenerator g, Server s) throws IOException {
+            if (json != null) {
+                g.writeString(json);
+            } else {
+                g.writeRawValue(jsonPrefix);
+                g.writeRaw(escaped(StepScripts.quote(s.name())));
+                g.writeRaw(jsonSuffix);
+            }
+        }
+
+        private static String escaped(String s) {
+            return new String(JsonStringEncoder.getInstance().quoteAsString(s));
         }
 
         /** The shape of {@code s}'s script, or null when the name is in it more than once. */
@@ -383,15 +374,19 @@ public final class LazyPlan {
      * it goes. Only when {@link #streamable()}.
      */
     public void writeObshell(OutputStream out) throws IOException {
-        write(ObshellStream.utf8(out));
+        try (JsonGenerator g = ObshellStream.generator(out)) {
+            write(g);
+        }
     }
 
     /** The same to a writer. */
     public void writeObshell(Writer out) throws IOException {
-        write(ObshellStream.chars(out));
+        try (JsonGenerator g = ObshellStream.generator(out)) {
+            write(g);
+        }
     }
 
-    private void write(JsonText j) throws IOException {
+    private void write(JsonGenerator j) throws IOException {
         if (!streamable()) {
             throw new IllegalStateException("this plan has input a step script refuses; make it with plan()");
         }
@@ -409,7 +404,7 @@ public final class LazyPlan {
         }
         data.put("libraries", libraries);
         data.put("hosts", (long) hosts.size());
-        try {
+        {
             ObshellStream.dagStart(j, id(1), 1, name, 1, stages.size(), maintenanceType, maintenanceKey, State.READY,
                     Operator.RUN, Times.UNSET, Times.UNSET, data);
             List<String> noLogs = List.of();
@@ -445,36 +440,21 @@ public final class LazyPlan {
                     if (!java.util.Objects.equals(made.library(), libraryOf(s, step))) {
                         throw new IllegalStateException("library " + made.library() + " of " + s.name() + " was not foreseen");
                     }
-                    if (script == null && shape.uses >= 3) {
-                        // the same text as below, from the shape's template: only ids, name and host go in
-                        if (shape.uses == 3) {
-                            shape.template = template(j, st, shape, taskName, kind, timeout, command);
-                        }
-                        if (shape.template != null) {
-                            j.fill(shape.template, values(shape.template, id(taskId), taskId, s));
-                            taskId++;
-                            continue;
-                        }
-                    }
                     ObshellStream.taskStart(j, id(taskId), taskId, taskName, State.PENDING, Operator.RUN, Times.UNSET, Times.UNSET);
                     ObshellStream.taskDataHead(j, s.name(), s.role().processName(), s.host(), kind, step.index(), timeout,
                             made.signals(), made.paths(), command, made.library());
                     if (script != null) {
-                        j.value(script.text());
-                    } else if (shape.suffix == null) {
-                        j.value(shape.script.text(), "", "");
+                        j.writeString(script.text());
                     } else {
-                        j.value(shape.prefix, StepScripts.quote(s.name()), shape.suffix);
+                        shape.writeScript(j, s);
                     }
-                    j.endObject();
+                    j.writeEndObject();
                     ObshellStream.taskEnd(j, 0, new ExecuteAgent(s.host(), s.agentPort()), noLogs);
                     taskId++;
                 }
                 ObshellStream.nodeEnd(j);
             }
             ObshellStream.dagEnd(j);
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
         }
     }
 }

@@ -15,8 +15,14 @@ import java.util.Map;
  * and types; no field is ever left out; times are RFC 3339 strings.
  */
 public final class ObshellJson {
-    public static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
-            .disable(com.fasterxml.jackson.core.JsonGenerator.Feature.AUTO_CLOSE_TARGET);
+    /**
+     * Indented as obshell's own tools show DAGs; supplementary characters (emoji) written as UTF-8 to byte sinks,
+     * as to char sinks, rather than as escaped surrogate pairs.
+     */
+    public static final ObjectMapper MAPPER = com.fasterxml.jackson.databind.json.JsonMapper.builder(ObshellStream.FACTORY)
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .disable(SerializationFeature.FLUSH_AFTER_WRITE_VALUE)
+            .build();
 
     private ObshellJson() {
     }
@@ -83,35 +89,21 @@ public final class ObshellJson {
 
     /** The DAG with its nodes, with a final newline. */
     public static String write(Dag d) {
-        if (ObshellStream.supports(d)) {
-            java.io.StringWriter w = new java.io.StringWriter(4096);
-            try {
-                ObshellStream.write(d, w);
-            } catch (java.io.IOException e) {
-                throw new IllegalStateException(e);
-            }
-            return w.toString();
-        }
+        java.io.StringWriter w = new java.io.StringWriter(4096);
         try {
-            return MAPPER.writeValueAsString(dag(d, true)) + "\n";
-        } catch (JsonProcessingException e) {
+            ObshellStream.write(d, w);
+        } catch (java.io.IOException e) {
             throw new IllegalStateException(e);
         }
+        return w.toString();
     }
 
     /**
-     * Streams the DAG with its nodes to {@code out} (not closed), with a final newline. The text is
-     * {@link ObshellStream}'s (the same as Jackson's, without a map per sub-task) unless the DAG holds values
-     * only Jackson writes.
+     * Streams the DAG with its nodes to {@code out} (flushed, not closed), with a final newline: the text of
+     * {@link #MAPPER} for {@link #dag dag(d, true)}, without a map per node and sub-task.
      */
     public static void write(Dag d, java.io.Writer out) throws java.io.IOException {
-        if (ObshellStream.supports(d)) {
-            ObshellStream.write(d, out);
-            return;
-        }
-        MAPPER.writeValue(out, dag(d, true));
-        out.write('\n');
-        out.flush();
+        ObshellStream.write(d, out);
     }
 
     /** Reads a DagDetailDTO back (a saved plan); throws IllegalArgumentException naming what is wrong. */

@@ -287,12 +287,15 @@ public final class PlaybookLoader {
             timeout = DEFAULT_TIMEOUT;
         }
         if (name == null) {
-            name = defaultName(kind, effective);
+            name = defaultName(kind, what.computeIfAbsent(effective, PlaybookLoader::what));
         }
         return new Step(index, kind, name, tags, timeout, on, grace, killWait, paths, command, src.where(n));
     }
 
-    private static String defaultName(StepKind kind, Targets targets) {
+    /** What the servers of targets are, per targets (by identity; steps share their playbook's). */
+    private final Map<Targets, String> what = new java.util.IdentityHashMap<>();
+
+    private static String what(Targets targets) {
         String what = "servers";
         if (targets != null && !targets.servers().isEmpty()) {
             boolean proxies = true;
@@ -303,6 +306,10 @@ public final class PlaybookLoader {
             }
             what = proxies ? "obproxy" : observers ? "observer" : "servers";
         }
+        return what;
+    }
+
+    private static String defaultName(StepKind kind, String what) {
         return switch (kind) {
             case STOP -> "Stop " + what;
             case KILL -> "Kill " + what;
