@@ -18,7 +18,7 @@ die() { echo "setup: ERROR: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run me as root"
 
 # --- packages ----------------------------------------------------------------------------------
-PKGS="openssh-server docker.io debootstrap debian-archive-keyring shellcheck"
+PKGS="openssh-server docker.io debootstrap debian-archive-keyring shellcheck ansible-core pssh time"
 command -v python3 >/dev/null 2>&1 || PKGS="$PKGS python3"
 MISSING=""
 for p in $PKGS; do

@@ -381,11 +381,24 @@ public final class StepScripts {
                 skip="$skip$a "; a=$(awk '$1 == "PPid:" { print $2 }' "/proc/$a/status" 2>/dev/null)
               done
               hp=
-              for pd in /proc/[0-9]*; do
-                case $skip in *" ${pd#/proc/} "*) continue ;; esac
-                if ours "${pd#/proc/}"; then hp="$hp ${pd#/proc/}"; fi
+              for p in $(home_candidates); do
+                case $skip in *" $p "*) continue ;; esac
+                if ours "$p"; then hp="$hp $p"; fi
               done
               printf '%s' "${hp# }"
+            }
+            # home_candidates: pids that may have their cwd or exe in the home (home_procs proves each with ours):
+            # with GNU find, those whose cwd or exe link starts there, read in one pass; else every pid
+            home_candidates() {
+              if find /proc/self/cwd -maxdepth 0 -printf '' 2>/dev/null && [ "$(printf '%s' "$HOME_DIR" | wc -l)" -eq 0 ]; then
+                find /proc/[0-9]*/cwd /proc/[0-9]*/exe -maxdepth 0 -printf '%p %l\n' 2>/dev/null | H=$HOME_DIR awk '
+                  { i = index($0, " "); link = substr($0, i + 1) }
+                  link == ENVIRON["H"] || index(link, ENVIRON["H"] "/") == 1 {
+                    split(substr($0, 1, i - 1), f, "/"); if (f[3] ~ /^[0-9]+$/ && !(f[3] in seen)) { seen[f[3]] = 1; print f[3] }
+                  }'
+              else
+                for pd in /proc/[0-9]*; do printf '%s\n' "${pd#/proc/}"; done
+              fi
             }
             """;
 
