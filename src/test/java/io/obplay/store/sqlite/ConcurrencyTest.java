@@ -40,6 +40,61 @@ class ConcurrencyTest {
     Path tmp;
 
     /**
+     * 64 threads write at once through one store, so that writes share group commits; every fourth one names a
+     * sub-task that does not exist. Each failing write fails alone with its own error, and every other write
+     * lands whole, whatever group it was committed with.
+     */
+    @Test
+    @Timeout(120)
+    void aFailingWriteInAGroupCommitFailsAloneAndTheOthersLand() throws Exception {
+        int threads = 64;
+        try (SqliteStore s = SqliteStore.open(tmp)) {
+            Dag d = s.insert(Fixtures.planned("group", Dag.MAINTENANCE_NONE, null, 1, threads, 0), Fixtures.AGENT, false);
+            List<SubTask> tasks = d.nodes().get(0).subTasks();
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<String>> results = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                SubTask task = tasks.get(t);
+                boolean bad = t % 4 == 3;
+                results.add(pool.submit(() -> {
+                    start.await();
+                    for (int round = 0; round < 20; round++) {
+                        try {
+                            s.appendLogs(bad ? 999_999L : task.taskId(), List.of("line " + round));
+                            if (bad) {
+                                return "a write to no sub-task succeeded";
+                            }
+                        } catch (java.util.NoSuchElementException e) {
+                            if (!bad) {
+                                return "a good write failed: " + e;
+                            }
+                        }
+                        s.updateSubTask(task.withState(State.RUNNING, Operator.RUN, Times.UNSET, Times.UNSET, round + 1,
+                                List.of()), List.of());
+                    }
+                    return "ok";
+                }));
+            }
+            start.countDown();
+            for (Future<String> f : results) {
+                assertEquals("ok", f.get(60, TimeUnit.SECONDS));
+            }
+            pool.shutdown();
+            long commits = s.groupCommits();
+            assertTrue(commits < threads * 40L, "writes shared commits: " + commits + " commits of " + threads * 40 + " writes");
+            Dag back = s.dag(d.dagId()).orElseThrow();
+            for (int t = 0; t < threads; t++) {
+                SubTask task = back.nodes().get(0).subTasks().get(t);
+                assertEquals(State.RUNNING, task.state());
+                assertEquals(20, task.executeTimes());
+                int expected = t % 4 == 3 ? 0 : 20;
+                assertEquals(expected, task.taskLogs().size(), "logs of sub-task " + t);
+            }
+        }
+    }
+
+    /**
      * Eight threads, on two store instances (two connections) of one file, append batches of lines to the same
      * sub-task, half through appendLogs and half through updateSubTask; a reader thread reads the DAG all along.
      * Every batch must land whole and contiguous, each thread's batches in its order, nothing lost.
