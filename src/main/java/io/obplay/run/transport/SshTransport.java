@@ -337,6 +337,31 @@ public final class SshTransport implements Transport {
         }
     }
 
+    /**
+     * The key exchanges offered: JSch's defaults but for the post-quantum hybrids (mlkem*, sntrup*), which JSch
+     * implements with Bouncy Castle, not on the class path. JSch would otherwise find that out anew for each
+     * session by making a key pair for each algorithm of its {@code CheckKexes} list (X25519, X448 and the
+     * hybrids): 200 hosts paid for 1,000 key pairs before a byte was sent.
+     */
+    static final String KEX = kex(com.jcraft.jsch.JSch.getConfig("kex"));
+
+    static String kex(String defaults) {
+        boolean bouncyCastle;
+        try {
+            Class.forName("org.bouncycastle.jce.provider.BouncyCastleProvider", false, SshTransport.class.getClassLoader());
+            bouncyCastle = true;
+        } catch (ClassNotFoundException e) {
+            bouncyCastle = false;
+        }
+        StringBuilder kept = new StringBuilder();
+        for (String k : defaults.split(",")) {
+            if (bouncyCastle || !(k.startsWith("mlkem") || k.startsWith("sntrup"))) {
+                kept.append(kept.length() == 0 ? "" : ",").append(k);
+            }
+        }
+        return kept.toString();
+    }
+
     /** One handshake: the connection, or the {@link Failure}. */
     private Object attempt(Target t, SshConnection bastion, Identities.Source ids) {
         SshSettings s = t.settings();
@@ -358,6 +383,8 @@ public final class SshTransport implements Transport {
         session.setConfig("PreferredAuthentications", "publickey");
         session.setConfig("enable_auth_none", "no");
         session.setConfig("enable_pubkey_auth_query", ids.single() ? "no" : "yes");
+        session.setConfig("kex", KEX);
+        session.setConfig("CheckKexes", "");  // KEX holds only what this JVM has: see there
         session.setDaemonThread(true);
         try {
             if (!options.keepAlive().isZero()) {
