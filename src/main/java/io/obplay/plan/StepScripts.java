@@ -391,13 +391,13 @@ public final class StepScripts {
             # with GNU find, those whose cwd or exe link starts there, read in one pass; else every pid
             home_candidates() {
               if find /proc/self/cwd -maxdepth 0 -printf '' 2>/dev/null && [ "$(printf '%s' "$HOME_DIR" | wc -l)" -eq 0 ]; then
-                find /proc/[0-9]*/cwd /proc/[0-9]*/exe -maxdepth 0 -printf '%p %l\n' 2>/dev/null | H=$HOME_DIR awk '
+                find /proc/[0-9]*/cwd /proc/[0-9]*/exe -maxdepth 0 -printf '%p %l\\n' 2>/dev/null | H=$HOME_DIR awk '
                   { i = index($0, " "); link = substr($0, i + 1) }
                   link == ENVIRON["H"] || index(link, ENVIRON["H"] "/") == 1 {
                     split(substr($0, 1, i - 1), f, "/"); if (f[3] ~ /^[0-9]+$/ && !(f[3] in seen)) { seen[f[3]] = 1; print f[3] }
                   }'
               else
-                for pd in /proc/[0-9]*; do printf '%s\n' "${pd#/proc/}"; done
+                for pd in /proc/[0-9]*; do printf '%s\\n' "${pd#/proc/}"; done
               fi
             }
             """;
