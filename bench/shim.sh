@@ -28,7 +28,10 @@
 #     directories under TMP, so nothing runs there and no host is needed. Its access log goes to a file.
 #   - the floor: java bench/shim/BareServer.java 0 SERVER_THREADS: the same HttpServer set-up as the shim's
 #     (backlog 128; ThreadPoolExecutor(16, 16) with an ArrayBlockingQueue(64) and CallerRunsPolicy;
-#     maxReqTime/maxRspTime 60) answering a fixed JSON string, with no auth, store, JSON or log.
+#     maxReqTime/maxRspTime 60) answering a fixed JSON string, with no auth, store, JSON or log;
+#   - the crypto floor: the same with the shim's RSA key (java bench/shim/BareServer.java 0 THREADS KEY.pem): it
+#     also RSA-decrypts each request's auth v2 header, the one costly thing obshell's protocol makes every
+#     server do per request, and nothing else. The shim's DAG GET over it is what obplay's own code costs.
 # Once, it creates a DAG the way obshell's Python SDK would (bench/shim/Headers.java stop: POST /api/v1/ob/stop
 # GLOBAL force, then polls it until it has finished), and shows one GET of it with curl.
 # Then wrk (-t THREADS -c CONNECTIONS --latency) runs against: the floor (GET /), the shim's GET /api/v1/info
@@ -175,6 +178,7 @@ await_port() {
 
 shim_port=""
 floor_port=""
+crypto_port=""
 start_servers() { # MODE
   local flag=()
   if [ "$1" = off ]; then flag=(-Dsun.net.httpserver.nodelay=false); else flag=(-Dsun.net.httpserver.nodelay=true); fi
@@ -187,6 +191,11 @@ start_servers() { # MODE
     < /dev/null > "$tmp/floor-nodelay-$1.log" 2>&1 &
   pids+=($!)
   floor_port=$(await_port "$tmp/floor-nodelay-$1.log" "$!" "the floor (bench/shim/BareServer.java)")
+  # the crypto floor: the same, plus the RSA decryption of each request's auth v2 header with the shim's key
+  "${server_pin[@]}" java "${flag[@]}" "${server_opts[@]}" bench/shim/BareServer.java 0 "$SERVER_THREADS" \
+    "$tmp/state/serve-rsa-key.pem" < /dev/null > "$tmp/crypto-nodelay-$1.log" 2>&1 &
+  pids+=($!)
+  crypto_port=$(await_port "$tmp/crypto-nodelay-$1.log" "$!" "the crypto floor (bench/shim/BareServer.java KEY)")
 }
 
 headers() { # MODE ARGS...: bench/shim/Headers.java against the shim (the password from the environment)
@@ -316,6 +325,10 @@ for mode in "${modes[@]}"; do
   if grep -q 'requests without a header' "$tmp/wrk-dag-$mode.txt" && ! grep -q ', 0 requests without a header' "$tmp/wrk-dag-$mode.txt"; then
     failures+=("nodelay=$mode: the header pool ran out; raise POOL_FACTOR or POOL")
   fi
+  echo "-- crypto floor: GET http://127.0.0.1:$crypto_port$path (the RSA of each header, nothing else)"
+  headers pool --uri "$path" --count "$pool" --ttl $((DURATION + 60)) --out "$tmp/pool-crypto-$mode" --threads "$(nproc)" 2> /dev/null
+  wrk_run "crypto-$mode" "http://127.0.0.1:$crypto_port$path" -s bench/shim/dag.lua -- "$tmp/pool-crypto-$mode" "$path" "$THREADS"
+  record "$mode" "crypto floor (bare + RSA of each header)" "crypto-$mode"
   stop_pids
 done
 
@@ -343,6 +356,10 @@ for r in "${rows[@]}"; do
       awk -v m="$mode" -v r="$rps" -v f="$x" 'BEGIN { q = f > 0 ? r / f : 0
         printf "goal (auth v2 DAG GET >= 50%% of the floor), nodelay %s: %.1f%% -> %s%s\n", m, 100 * q, (q >= 0.5 ? "met" : "NOT met"),
           (m == "off" ? " (both servers are held by the ~40 ms delayed-ACK wait with nodelay off)" : "") }'
+    fi
+    if [ "$m" = "$mode" ] && [[ $t == crypto* ]]; then
+      awk -v m="$mode" -v r="$rps" -v f="$x" 'BEGIN { q = f > 0 ? r / f : 0
+        printf "auth v2 DAG GET vs the crypto floor (the RSA every obshell-compatible server must do), nodelay %s: %.1f%%\n", m, 100 * q }'
     fi
   done
 done
