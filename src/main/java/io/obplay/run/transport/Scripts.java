@@ -42,10 +42,13 @@ final class Scripts {
     static String killScript(long pid, long pgid, Duration grace) {
         long tenths = Math.max(1, grace.toMillis() / 100);
         if (pgid > 1 && pgid == pid) {
-            return "g=" + pgid + "; kill -TERM -$g 2>/dev/null || exit 0; i=0; "
-                    + "while [ $i -lt " + tenths + " ] && kill -0 -$g 2>/dev/null; do sleep 0.1; i=$((i+1)); done; "
+            // live: a process of the group is not yet a zombie (an init that reaps slowly keeps zombies around)
+            return "g=" + pgid + "; live() { kill -0 -$g 2>/dev/null && ! cat /proc/[0-9]*/stat 2>/dev/null "
+                    + "| awk -v g=$g \"{ sub(/.*[)] /, \\\"\\\"); if (\\$3 == g && \\$1 != \\\"Z\\\") exit 1 }\"; }; "
+                    + "kill -TERM -$g 2>/dev/null || exit 0; i=0; "
+                    + "while [ $i -lt " + tenths + " ] && live; do sleep 0.1; i=$((i+1)); done; "
                     + "kill -KILL -$g 2>/dev/null; i=0; "
-                    + "while [ $i -lt 50 ] && kill -0 -$g 2>/dev/null; do sleep 0.1; i=$((i+1)); done; exit 0";
+                    + "while [ $i -lt 50 ] && live; do sleep 0.1; i=$((i+1)); done; exit 0";
         }
         return "p=" + pid + "; pkill -TERM -P $p 2>/dev/null; kill -TERM $p 2>/dev/null; i=0; "
                 + "while [ $i -lt " + tenths + " ] && kill -0 $p 2>/dev/null; do sleep 0.1; i=$((i+1)); done; "

@@ -282,27 +282,47 @@ final class SshConnection implements Connection {
         }
     }
 
-    /** Runs the kill script on its own channel (outside the channel bound); returns whether we were interrupted. */
+    /**
+     * Runs the kill script on its own channel (outside the channel bound); returns whether we were interrupted.
+     * JSch gives up on a channel open after a single wait, which a stray wake-up ends, and sshd refuses a channel
+     * while it still holds a closed one: the open is retried (2 ms doubling to 100 ms, ~5 s in all) as long as
+     * the session is alive, since a kill that never runs leaves the script's processes behind.
+     */
     private boolean runKill(String killScript) {
-        ChannelExec k = null;
         boolean interrupted = false;
-        try {
-            CountDownLatch done = new CountDownLatch(1);
-            k = (ChannelExec) session.openChannel("exec");
-            k.setCommand(Scripts.execSh(killScript));
-            k.setOutputStream(new LineSplitter(l -> { }, null), false);
-            k.setErrStream(new LineSplitter(l -> { }, done::countDown), false);
-            k.connect(10_000);
-            interrupted = awaitUninterruptibly(done, killGrace.toMillis() + 10_000);
-        } catch (JSchException e) {
-            // session gone or no channel left: nothing more can be done from here
-        } finally {
-            if (k != null) {
-                k.disconnect();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        long backoffMs = 2;
+        while (session.isConnected()) {
+            ChannelExec k = null;
+            try {
+                CountDownLatch done = new CountDownLatch(1);
+                k = (ChannelExec) session.openChannel("exec");
+                k.setCommand(Scripts.execSh(killScript));
+                k.setOutputStream(new LineSplitter(l -> { }, null), false);
+                k.setErrStream(new LineSplitter(l -> { }, done::countDown), false);
+                k.connect(10_000);
+                interrupted |= awaitUninterruptibly(done, killGrace.toMillis() + 10_000);
+                break;
+            } catch (JSchException e) {
+                if (System.nanoTime() > deadline) {
+                    break; // no channel to be had: nothing more can be done from here
+                }
+            } finally {
+                if (k != null) {
+                    k.disconnect();
+                }
+                interrupted |= Thread.interrupted();
             }
-            interrupted |= Thread.interrupted();
+            interrupted |= sleepUninterruptibly(backoffMs);
+            backoffMs = Math.min(100, backoffMs * 2);
         }
         return interrupted;
+    }
+
+    /** Sleeps {@code ms}, not giving up on an interrupt; returns whether one arrived meanwhile. */
+    private static boolean sleepUninterruptibly(long ms) {
+        CountDownLatch never = new CountDownLatch(1);
+        return awaitUninterruptibly(never, ms);
     }
 
     /**
