@@ -134,9 +134,10 @@ else
   as_login() { "$@"; }
 fi
 
-# obplay itself: the runnable jar (OBPLAY_JAR, default target/obplay.jar, built if missing), or classes on
-# OBPLAY_CLASSPATH (the smoke test passes its own), run by OBPLAY_JAVA (default java) with OBPLAY_JAVA_OPTS
-# (default none: obplay as users run it, `java -jar`)
+# obplay itself: the runnable jar (OBPLAY_JAR, default target/obplay.jar, built if missing) through the
+# launcher bin/obplay, as users run it (its JVM options; OBPLAY_JAVA_OPTS after them); with OBPLAY_PLAIN=1,
+# plain `java -jar` with OBPLAY_JAVA_OPTS only; or classes on OBPLAY_CLASSPATH (the smoke test passes its
+# own). The Java binary: OBPLAY_JAVA (default java).
 read -r -a JOPTS <<<"${OBPLAY_JAVA_OPTS:-}"
 JAVA_BIN=${OBPLAY_JAVA:-java}
 if [ -n "${OBPLAY_CLASSPATH:-}" ]; then
@@ -151,8 +152,13 @@ else
         (cd "$REPO" && mvn -B -q package -DskipTests) || die "build failed"
       fi ;;
   esac
-  OBPLAY=("$JAVA_BIN" "${JOPTS[@]}" -jar "$OBPLAY_JAR")
-  OBPLAY_DESC="${OBPLAY[*]}"
+  if [ "${OBPLAY_PLAIN:-0}" = 1 ]; then
+    OBPLAY=("$JAVA_BIN" "${JOPTS[@]}" -jar "$OBPLAY_JAR")
+    OBPLAY_DESC="${OBPLAY[*]}"
+  else
+    OBPLAY=(env "JAVA=$JAVA_BIN" "OBPLAY_JAR=$OBPLAY_JAR" "OBPLAY_JAVA_OPTS=${OBPLAY_JAVA_OPTS:-}" "$REPO/bin/obplay")
+    OBPLAY_DESC="bin/obplay (OBPLAY_JAR=$OBPLAY_JAR${OBPLAY_JAVA_OPTS:+ OBPLAY_JAVA_OPTS=$OBPLAY_JAVA_OPTS})"
+  fi
 fi
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
