@@ -13,7 +13,7 @@
 #   SERVER_THREADS [16]: handler threads of both servers (obplay serve --threads' default)
 #   SERVER_JAVA_OPTS: extra JVM flags for both servers;  SERVER_CPUS / WRK_CPUS: taskset CPU lists (unset: none)
 #   POOL: auth v2 headers for the measured DAG run (default: sized from the warm-up's rate, see below)
-#   POOL_FACTOR [4]: pool = warm-up requests/s x DURATION x POOL_FACTOR, at least 2,000 and at most 110,000
+#   POOL_FACTOR [4]: pool = warm-up requests/s x DURATION x POOL_FACTOR, at least 30,000 and at most 110,000
 #     (the warm-up runs on a cold JIT: the measured run was up to 2.3x faster here; past 100,000 accepted
 #     headers the replay cache is full anyway). dag.lua reports unused headers and any request it had to send
 #     without one (GET /bench/pool-exhausted, a 404); a run that ran out counts as failed.
@@ -301,7 +301,7 @@ for mode in "${modes[@]}"; do
     wrk_run "warmup-dag-$mode" "$dag_url" -s bench/shim/dag.lua -- "$tmp/pool-warmup" "$path" "$THREADS" 2> /dev/null
     rate=$(wrk_field "$tmp/wrk-warmup-dag-$mode.txt" rps)
   fi
-  pool=${POOL:-$(awk -v r="$rate" -v d="$DURATION" -v f="$POOL_FACTOR" 'BEGIN { n = int(r * d * f) + 1; print (n < 2000 ? 2000 : (n > 110000 ? 110000 : n)) }')}
+  pool=${POOL:-$(awk -v r="$rate" -v d="$DURATION" -v f="$POOL_FACTOR" 'BEGIN { n = int(r * d * f) + 1; print (n < 30000 ? 30000 : (n > 110000 ? 110000 : n)) }')}
   headers pool --uri "$path" --count "$pool" --ttl $((DURATION + 60)) --out "$tmp/pool-$mode" --threads "$(nproc)" 2> "$tmp/pool-$mode.log"
   echo "$(cat "$tmp/pool-$mode.log") [warm-up rate $rate/s x ${DURATION} s x $POOL_FACTOR]"
   held=$(grep -c '"GET /api/v1/task/dag/' "$shim_log" || true)
