@@ -122,6 +122,31 @@ final class SshdFixture implements AutoCloseable {
         return user;
     }
 
+    /**
+     * A further login user (created when missing; needs root), with login shell {@code shell} and these files
+     * (path relative to its home, content) written afresh and owned by it: a login that prints a banner from
+     * its {@code .bashrc} or {@code .ssh/rc}, say. Logs in with this fixture's key like {@link #user()}.
+     */
+    static String loginUser(String name, String shell, java.util.Map<String, String> files) {
+        if (!ROOT) {
+            throw new IllegalStateException("creating login user " + name + " needs root (.ci runs the tests as root)");
+        }
+        ensureUser(name);
+        T.mustRun("usermod", "-s", shell, name);
+        String home = T.mustRun("getent", "passwd", name).stdout().strip().split(":")[5];
+        try {
+            for (java.util.Map.Entry<String, String> f : files.entrySet()) {
+                Path p = Path.of(home, f.getKey());
+                Files.createDirectories(p.getParent());
+                Files.writeString(p, f.getValue(), StandardCharsets.UTF_8);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        T.mustRun("chown", "-R", name + ":", home);
+        return name;
+    }
+
     Path keyFile() {
         return key;
     }
