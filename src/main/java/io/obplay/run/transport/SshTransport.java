@@ -44,6 +44,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>Host keys checked against known_hosts (strict by default; accept-new appends; off accepts all).</li>
  *   <li>At most {@link Options#maxHandshakes} handshakes in flight (sshd's MaxStartups), with retries and
  *       exponential backoff plus jitter for transient connect failures (never for auth or host keys).</li>
+ *   <li>Two deadlines per handshake ({@link Handshake}): {@code connect_timeout} for the TCP connection and
+ *       the banner, {@code handshake_timeout} from the banner for key exchange and authentication. A
+ *       handshake a deadline cut is a timeout naming its phase (and is retried), whatever JSch says.</li>
  * </ul>
  */
 public final class SshTransport implements Transport {
