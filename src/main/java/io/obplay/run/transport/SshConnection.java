@@ -165,13 +165,16 @@ final class SshConnection implements Connection {
             if (!done) {
                 String left = terminate(ch, st);
                 if (!isAlive()) {
-                    throw lost(null);
+                    throw new HostUnreachableException(host, "connection to " + label + " lost while ending a "
+                            + "timed-out command" + (left == null ? "" : "; " + left));
                 }
                 return new ExecResult(-1, true, Duration.ofNanos(System.nanoTime() - start), left);
             }
             int status = ch.getExitStatus();
             if (status == -1 && !stillAliveAfterChannelLoss()) {
-                throw lost(null);
+                throw new HostUnreachableException(host, "connection to " + label + " lost while running a command"
+                        + (st.markerSeen && st.pid > 1 ? "; " + processes(st.pid, st.pgid) + " may still run on "
+                        + host : ""));
             }
             if (st.sinkFailure != null) {
                 throw st.sinkFailure;

@@ -371,7 +371,8 @@ class SshTransportTest {
                 killer.join();
                 T.run("pkill", "-f", "^sleep " + n + "$"); // orphaned on the host: a lost session cannot end it
             }
-            assertTrue(e.getMessage().contains("lost"), e.getMessage());
+            assertTrue(e.getMessage().contains("lost") && e.getMessage().contains("may still run on " + h1.address),
+                    "the orphaned script is not called ended: " + e.getMessage());
             Connection again = t.connect(T.server(fx, h1));
             assertNotEquals(c, again);
             assertEquals(0, again.run("true", Duration.ofSeconds(10), null).exitCode());
