@@ -231,6 +231,8 @@ class SshTalkativeLoginTest {
             assertEquals("FAILED: timed out after 2s; the script and its processes were ended", ended);
             assertTrue(mute.startsWith("FAILED: timed out after 2s; obplay could not end it: ")
                     && mute.contains("may still run on " + h.address), mute);
+        } finally {
+            T.run("rm", "-rf", homes.toString());
         }
     }
 

@@ -21,6 +21,7 @@ import java.util.stream.Stream;
  * authorized_keys and known_hosts in a temp directory. Logs in as {@code obplay} (shell /bin/sh, created when
  * missing) when running as root, else as the current user. sshd runs with its defaults except what tests
  * need (no PAM, no password, MaxStartups 100:30:200); MaxSessions stays at OpenSSH's default of 10.
+ * {@link #loginUser} adds login users with their own shell and start-up files (the same key logs them in).
  */
 final class SshdFixture implements AutoCloseable {
 
