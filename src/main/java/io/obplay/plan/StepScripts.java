@@ -174,13 +174,13 @@ public final class StepScripts {
                 insideLength = d.length();
             }
         }
+        String keep = "a mount point or a dir whose parent is not writable: emptied, kept)";
         if (names.length() > 0) {
-            return path + "  (" + names + ": removed, or if it is a symlink, the directory it names and then the link;"
-                    + " symlinks inside go as links; emptied and kept if a mount point or its parent is not writable)";
+            return path + "  (" + names + ": removed; a symlink: the directory it names, then the link; links inside: as links; "
+                    + keep;
         }
         if (inside != null) {
-            return path + "  (in " + inside + ": removed; a symlink goes as a link; a directory is emptied and kept if a"
-                    + " mount point or its parent is not writable)";
+            return path + "  (in " + inside + ": removed; a symlink: the link only; " + keep;
         }
         return path + "  (not in the declared directories: refused)";
     }

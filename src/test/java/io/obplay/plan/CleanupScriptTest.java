@@ -159,8 +159,8 @@ class CleanupScriptTest {
         // deepest first, and each line says a declared directory's symlink is followed
         assertEquals(List.of(home + "/store/clog", home + "/store/slog", home + "/store", home.toString()),
                 script.paths().stream().map(w -> w.substring(0, w.indexOf("  ("))).toList());
-        assertTrue(script.paths().get(2).startsWith(home + "/store  (store, data_dir, redo_dir: removed, or if it is a symlink, "
-                + "the directory it names and then the link;"), script.paths().get(2));
+        assertTrue(script.paths().get(2).startsWith(home + "/store  (store, data_dir, redo_dir: removed; a symlink: the directory "
+                + "it names, then the link; links inside: as links;"), script.paths().get(2));
 
         StepScriptsTest.Result r = run(script);
 

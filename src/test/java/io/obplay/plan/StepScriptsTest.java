@@ -669,11 +669,10 @@ class StepScriptsTest {
                     tmp.resolve("redo/clog").toString(), home.resolve("nothing-here").toString());
             Script script = StepScripts.cleanup(s, paths);
             assertEquals(paths, script.paths().stream().map(w -> w.substring(0, w.indexOf("  ("))).toList());
-            assertTrue(script.paths().get(1).endsWith("  (data_dir: removed, or if it is a symlink, the directory it names and "
-                    + "then the link; symlinks inside go as links; emptied and kept if a mount point or its parent is not writable)"),
-                    script.paths().get(1));
-            assertTrue(script.paths().get(3).endsWith("  (in home: removed; a symlink goes as a link; a directory is emptied and "
-                    + "kept if a mount point or its parent is not writable)"), script.paths().get(3));
+            assertTrue(script.paths().get(1).endsWith("  (data_dir: removed; a symlink: the directory it names, then the link; "
+                    + "links inside: as links; a mount point or a dir whose parent is not writable: emptied, kept)"), script.paths().get(1));
+            assertTrue(script.paths().get(3).endsWith("  (in home: removed; a symlink: the link only; a mount point or a dir whose "
+                    + "parent is not writable: emptied, kept)"), script.paths().get(3));
             assertEquals(List.of(), script.signals());
 
             Result r = run(script);
