@@ -22,10 +22,12 @@ import java.util.Objects;
  * <p>Exit status of stop, kill and cleanup scripts:
  * <ul>
  *   <li>{@value #OK}: done (also "already stopped", and a stale pid file that was removed);</li>
- *   <li>{@value #FAILED}: failed (a pid file that holds no pid, a signal or a deletion that did not work);</li>
+ *   <li>{@value #FAILED}: failed (a pid file that holds no pid, a signal that did not work; cleanup: a path that
+ *       was not cleaned, after every other path was);</li>
  *   <li>{@value #REFUSED}: refused for safety, nothing was signalled or deleted (a process or a LISTENing port
  *       that the pid file does not account for; a path that is relative, {@code /}, has {@code ..}, or lies
- *       outside the server's declared directories; cleanup while the server runs);</li>
+ *       outside the server's declared directories; a declared directory that is, or links to, {@code /}, a
+ *       system directory or a directory that holds the home; cleanup while the server runs);</li>
  *   <li>{@value #TIMEOUT}: timed out waiting for the process to end and its ports to be released.</li>
  * </ul>
  * A shell step exits with its command's status.
