@@ -303,6 +303,35 @@ class CleanupScriptTest {
     }
 
     @Test
+    void obd3xLayoutWithClogIlogSlogLinkedIntoTheRedoDir() throws Exception {
+        // OceanBase 3.x as OBD lays it out: data_dir/{clog,ilog,slog} are links into redo_dir; the inventory
+        // declares the redo dir and leaves data_dir at home/store (a link to /data/1)
+        write(home.resolve("log/observer.log"), 1024);
+        write(data.resolve("sstable/block_file"), 64 * 1024);
+        for (String d : List.of("clog", "ilog", "slog")) {
+            write(redo.resolve(d + "/1"), 16 * 1024);
+            link(data.resolve(d), redo.resolve(d));
+        }
+        link(home.resolve("store"), data);
+        chown(USER, tmp.resolve("home"), data, redo);
+        Server s = server("version: 3, redo_dir: '" + redo + "'");
+        assertEquals(redo + "/ilog", s.dirs().get("ilog_dir"));
+        assertEquals(redo + "/slog", s.dirs().get("slog_dir"));
+        Script script = cleanup(s, "home, data_dir, redo_dir, clog_dir, ilog_dir, slog_dir");
+
+        StepScriptsTest.Result r = runAsUser(script);
+
+        assertEquals(0, r.code(), r.out());
+        assertFalse(exists(home));
+        assertTrue(isEmptyDir(data), "data_dir, under root's /data, is emptied and kept");
+        assertTrue(isEmptyDir(redo), "redo_dir, under root's /redo, is emptied and kept");
+        for (String d : List.of("clog", "ilog", "slog")) {
+            assertLine(r, "obplay: removed " + redo + "/" + d + " (");
+        }
+        assertEquals(0, runAsUser(script).code(), "a second run is done too");
+    }
+
+    @Test
     void aDanglingDeclaredSymlinkGoesWhenWhatItNamedIsGone() throws Exception {
         Path declared = tmp.resolve("srv/data");
         link(declared, tmp.resolve("disk1/gone"));
