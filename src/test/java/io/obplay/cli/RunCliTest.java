@@ -163,7 +163,7 @@ class RunCliTest {
         assertTrue(show.out().contains("stopped while this ran; its outcome is unknown"), show.out());
         // the sleeping script of the killed obplay may still run; let it go and retry
         Files.createFile(dir.resolve("b/go"));
-        CliTest.Result retry = CliTest.run("dag", "retry", "1", "--state-dir", state.toString());
+        CliTest.Result retry = CliTest.run("dag", "retry", "1", "--yes", "--state-dir", state.toString());
         assertEquals(0, retry.code(), retry.err());
         try (Store store = SqliteStore.open(state)) {
             Dag d = store.dag(1).orElseThrow();

@@ -13,6 +13,8 @@ import io.obplay.plan.Planner;
 import io.obplay.plan.State;
 import io.obplay.plan.SubTask;
 import io.obplay.run.transport.LocalTransport;
+import io.obplay.store.Refusal;
+import io.obplay.store.Refused;
 import io.obplay.store.Store;
 import io.obplay.store.UnderMaintenanceException;
 import io.obplay.store.sqlite.SqliteStore;
@@ -257,11 +259,11 @@ class ExecutorTest {
         assertEquals(Operator.PASS, passed.operator());
         Dag second = create(stop);
         assertTrue(second.dagId() > first.dagId());
-        DagControl.Refused r = assertThrows(DagControl.Refused.class, () -> control.retry(second.dagId()));
-        assertEquals("Task.Dag.Operator.RetryNotFailedDag", r.code());
-        assertEquals("Task.Dag.Operator.NotSupport", assertThrows(DagControl.Refused.class, () -> {
+        Refused r = assertThrows(Refused.class, () -> control.retry(second.dagId()));
+        assertEquals(Refusal.RETRY_NOT_FAILED, r.refusal());
+        assertEquals(Refusal.ROLLBACK_NOT_SUPPORTED, assertThrows(Refused.class, () -> {
             control.cancel(second.dagId());
             control.rollback(second.dagId());
-        }).code());
+        }).refusal());
     }
 }
