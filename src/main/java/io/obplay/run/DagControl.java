@@ -66,8 +66,11 @@ public final class DagControl {
      * nothing is only read.
      */
     public Optional<Dag> reconcile(long dagId) {
+        // the owner before the DAG: an owner changes only with the state, so a stale owner comes with an older
+        // state, and "orphan" is decided again inside the transition anyway
+        String owner = store.owner(dagId).orElse(null);
         Optional<Dag> found = store.dag(dagId);
-        if (found.isEmpty() || reconciled(found.get(), store.owner(dagId).orElse(null)).isEmpty()) {
+        if (found.isEmpty() || reconciled(found.get(), owner).isEmpty()) {
             return found;
         }
         try {

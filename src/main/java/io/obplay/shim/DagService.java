@@ -110,10 +110,12 @@ final class DagService implements AutoCloseable {
                 Optional<Dag> now = control.reconcile(d.dagId());
                 if (now.isPresent() && now.get().state() == State.FAILED) {
                     n++;
-                    log.println("obplay serve: DAG " + d.id() + " (" + d.name() + ") was " + d.state() + " when its obplay process"
-                            + (owner == null ? "" : " (" + owner + ")") + " stopped: marked FAILED"
-                            + (d.state() == State.RUNNING ? "; RETRY re-runs what did not succeed"
-                            : " (nothing of it ran); RETRY runs it, PASS drops it"));
+                    log.println(d.state() == State.RUNNING
+                            ? "obplay serve: DAG " + d.id() + " (" + d.name() + ") was running when its obplay process stopped:"
+                            + " marked FAILED; RETRY re-runs what did not succeed"
+                            : "obplay serve: DAG " + d.id() + " (" + d.name() + ") was " + d.state() + ", never started, when its"
+                            + " obplay process" + (owner == null ? "" : " (" + owner + ")") + " stopped: marked FAILED (nothing of it"
+                            + " ran); RETRY runs it, PASS drops it (and releases the maintenance lock)");
                 }
             }
         }

@@ -153,6 +153,7 @@ public final class SqliteStore implements Store {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the state directory " + stateDir, e);
         }
+        NativeLibrary.useFrom(stateDir);
         Connection c = null;
         try {
             c = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
