@@ -19,15 +19,16 @@ import java.util.PriorityQueue;
  * IPv6 /64, the block one host is usually given) holds at most {@code perClient} unexpired headers; beyond that its
  * new headers are refused ({@link Result#FULL}, answered 429 with the seconds until its oldest expires) rather
  * than forgetting one that could then be replayed, and every other client goes on. Since an accepted {@code ts} is
- * at most {@link AuthV2#MAX_FUTURE} ahead, the default 10,000 lets one client make about 110 requests a second
- * for ever (the SDKs' 60 s lifetime: about 160). Memory is bounded too: at most {@code maxEntries} in all. When that
+ * at most {@link AuthV2#MAX_FUTURE} ahead, the default 50,000 lets one client make about 550 requests a second
+ * for ever (with the SDK's 60 s lifetime about 830, some 70% of what the shim's RSA decryption allows in all;
+ * see BENCHMARKS.md). Memory is bounded too: at most {@code maxEntries} in all (200,000, some 30 MB). When that
  * many are held, a client that holds its fair share (all entries / clients) or more is refused, and a client
  * under it takes the place of the soonest-expiring header of the client holding the most, which has flooded.
  * Thread-safe.
  */
 public final class ReplayCache {
 
-    public static final int DEFAULT_PER_CLIENT = 10_000;
+    public static final int DEFAULT_PER_CLIENT = 50_000;
     public static final int DEFAULT_MAX_ENTRIES = 200_000;
 
     public enum Result { FIRST, REPLAY, FULL }
