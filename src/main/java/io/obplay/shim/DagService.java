@@ -46,12 +46,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Life of a DAG here: created READY/RUN (the response), then an executor thread takes it (RUNNING, stage
  * after stage) to SUCCEED or FAILED. With {@code --dry-run} no executor is started: DAGs stay READY and no host
- * is touched. A DAG whose process died while it ran (this server killed, a crashed {@code obplay run}) is marked
- * FAILED with a log line saying so by {@link DagControl#reconcile}, when this server starts and whenever the DAG
- * is read; RETRY then re-runs what did not succeed.
+ * is touched. A DAG whose process died while it ran (this server killed, a crashed {@code obplay run}), or before
+ * it started it (READY, owned by a dead process), is marked FAILED with a log line saying so by
+ * {@link DagControl#reconcile}, when this server starts and whenever the DAG is read; RETRY then re-runs what did
+ * not succeed.
  *
- * <p>Operators that change a DAG are serialized in this process ({@link #ops}), so two RETRYs cannot start two
- * executors on one DAG.
+ * <p>Every operator is one store transition ({@link io.obplay.store.Store#transition}), so against another obplay
+ * process acting on the same DAG exactly one wins and the other is refused with a typed
+ * {@link io.obplay.store.Refusal} ({@link Errors#refused} gives obshell's code). In this process they are also
+ * serialized ({@link #ops}), so that a RETRY and the start of its executor go together.
  */
 final class DagService implements AutoCloseable {
     /** How long a forcePassDag waits for a running holder to end after its cancel. */

@@ -266,4 +266,43 @@ class ExecutorTest {
             control.rollback(second.dagId());
         }).refusal());
     }
+
+    /**
+     * The start of a run is a transition too: a DAG cancelled (or passed) between its creation and its start is not
+     * run; and a CANCEL another process records while it runs survives the executor's own writes.
+     */
+    @Test
+    void aDagCancelledBeforeItStartsIsNotRunAndACancelRecordedElsewhereIsKept() throws Exception {
+        Dag dag = create("name: c\ntargets: { all: true }\nsteps:\n  - shell: \"touch {{home_path}}/ran\"\n");
+        Dag cancelled = new DagControl(store).cancel(dag.dagId());
+        assertEquals(State.FAILED, cancelled.state(), "a READY DAG no process runs yet is cancelled at once");
+        Dag end = executor().run(dag.dagId(), RunOptions.defaults());
+        assertEquals(State.FAILED, end.state());
+        assertEquals(Operator.CANCEL, end.operator());
+        for (String h : List.of("a", "b", "c")) {
+            assertTrue(Files.notExists(dir.resolve(h).resolve("ran")), "nothing ran on " + h);
+        }
+        assertEquals(List.of(), events);
+
+        // CANCEL recorded by "another process" (another DagControl on the store) while stage 1 runs: stage 2 never starts
+        Dag two = create("name: d\ntargets: { servers: [\"127.0.0.1:40001\"] }\nsteps:\n"
+                + "  - shell: \"touch {{home_path}}/one; sleep 2\"\n  - shell: \"touch {{home_path}}/two\"\n");
+        Thread other = new Thread(() -> {
+            try {
+                for (int i = 0; i < 100 && Files.notExists(dir.resolve("a/one")); i++) {
+                    Thread.sleep(50);
+                }
+                new DagControl(store, "1@elsewhere").cancel(two.dagId());
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        other.start();
+        Dag ended = executor().run(two.dagId(), RunOptions.defaults());
+        other.join();
+        assertEquals(State.FAILED, ended.state());
+        assertEquals(Operator.CANCEL, ended.operator(), "the executor's writes kept the CANCEL");
+        assertTrue(Files.notExists(dir.resolve("a/two")), "the next stage did not start");
+        assertTrue(store.owner(two.dagId()).isEmpty());
+    }
 }
