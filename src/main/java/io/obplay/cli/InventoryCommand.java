@@ -78,6 +78,10 @@ public final class InventoryCommand implements Callable<Integer> {
                     .append(String.format("%-32s", e.getValue().value())).append("  ").append(e.getValue().origin()).append('\n');
         }
         b.append("    ").append(String.format("%-" + width + "s", "pid files")).append("  ").append(String.join(", ", s.pidFiles().values())).append('\n');
+        // the directories cleanup may delete in: the settings above, and home_path's log, run, etc, bin, lib (and store)
+        StringBuilder dirs = new StringBuilder();
+        s.dirs().forEach((k, v) -> dirs.append(dirs.length() == 0 ? "" : ", ").append(k).append(' ').append(v));
+        b.append("    ").append(String.format("%-" + width + "s", "declared dirs")).append("  ").append(dirs).append('\n');
     }
 
     private Map<String, Object> json(Inventory inv) {

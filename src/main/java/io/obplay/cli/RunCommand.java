@@ -15,11 +15,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashSet;
@@ -119,20 +116,11 @@ public final class RunCommand implements Callable<Integer> {
         }
     }
 
-    private boolean confirm(Dag planned, PrintWriter err) throws IOException {
-        if (System.console() == null) {
-            throw new CliException(ExitCodes.INVALID, "no terminal to ask for confirmation on; review the plan above and pass --yes to run it");
-        }
+    private boolean confirm(Dag planned, PrintWriter err) {
         Object hosts = planned.additionalData().get("hosts");
-        err.print("Run these " + planned.maxStage() + (planned.maxStage() == 1 ? " stage" : " stages") + " on " + hosts
-                + ("1".equals(String.valueOf(hosts)) ? " host" : " hosts") + "? Type 'yes' to run: ");
-        err.flush();
-        String answer = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
-        if (answer == null || !answer.trim().equalsIgnoreCase("yes")) {
-            err.println("Not confirmed; nothing was run.");
-            return false;
-        }
-        return true;
+        return Confirm.ask(err, "Run these " + planned.maxStage() + (planned.maxStage() == 1 ? " stage" : " stages") + " on " + hosts
+                        + ("1".equals(String.valueOf(hosts)) ? " host" : " hosts") + "?", "run",
+                "review the plan above and pass --yes to run it", "nothing was run");
     }
 
     static Dag readPlan(Path file) {

@@ -23,7 +23,7 @@ public final class InventoryLoader {
     static final List<String> TOP_KEYS = List.of("cluster", "transport", "ssh", "observer", "zones", "obproxy", "vars");
     static final List<String> SSH_KEYS = List.of("user", "port", "key", "known_hosts", "host_key_checking", "connect_timeout", "handshake_timeout", "jump");
     static final List<String> OBSERVER_KEYS = List.of("home_path", "mysql_port", "rpc_port", "agent_port",
-            "data_dir", "redo_dir", "clog_dir", "slog_dir", "pid_file");
+            "version", "data_dir", "redo_dir", "clog_dir", "slog_dir", "ilog_dir", "pid_file");
     static final List<String> OBPROXY_KEYS = List.of("home_path", "listen_port", "prometheus_listen_port",
             "rpc_listen_port", "agent_port", "pid_file", "daemon_pid_file");
     static final List<String> OBPROXY_TOP_KEYS = List.of("defaults", "ssh", "vars", "clusters");
@@ -178,14 +178,30 @@ public final class InventoryLoader {
         int mysql = port(settings, "mysql_port", layers, 2881);
         int rpc = port(settings, "rpc_port", layers, 2882);
         int agent = port(settings, "agent_port", layers, 2886);
+        int major = version(settings, layers);
         String data = path(settings, "data_dir", layers, home + "/store", "home_path + /store");
         String redo = path(settings, "redo_dir", layers, data, "data_dir");
         String clog = path(settings, "clog_dir", layers, redo + "/clog", "redo_dir + /clog");
-        String slog = path(settings, "slog_dir", layers, redo + "/slog", "redo_dir + /slog");
+        // OceanBase 4.x keeps the slog with the data (OBD's 4.0.0.0 init_pre, obshell's enter.go); 3.x with the
+        // redo logs, beside its ilog
+        String slog = major == 3 ? path(settings, "slog_dir", layers, redo + "/slog", "redo_dir + /slog (OceanBase 3.x layout)")
+                : path(settings, "slog_dir", layers, data + "/slog", "data_dir + /slog (OceanBase 4.x layout)");
+        String ilog = null;
+        if (major == 3) {
+            ilog = path(settings, "ilog_dir", layers, redo + "/ilog", "redo_dir + /ilog (OceanBase 3.x layout)");
+        } else {
+            Layer l = find("ilog_dir", layers);
+            if (l != null) {
+                l.map().source().problem(l.map().keyNode("ilog_dir"), "'ilog_dir' is OceanBase 3.x's (4.x has no ilog); this server is "
+                        + "version " + major + " (" + settings.get("version").origin() + "). Expected 'version: 3' for a 3.x cluster, "
+                        + "or no ilog_dir");
+            }
+        }
         String pid = homeRelative(settings, "pid_file", layers, home, "run/observer.pid");
         SshSettings ssh = ssh(settings, sshLayers);
         readVars(settings, vars);
-        if (home == null || data == null || redo == null || clog == null || slog == null || pid == null || ssh == null) {
+        if (home == null || data == null || redo == null || clog == null || slog == null || (major == 3 && ilog == null)
+                || pid == null || ssh == null) {
             return null;
         }
         Map<String, String> dirs = new LinkedHashMap<>();
@@ -197,6 +213,9 @@ public final class InventoryLoader {
         dirs.put("redo_dir", redo);
         dirs.put("clog_dir", clog);
         dirs.put("slog_dir", slog);
+        if (ilog != null) {
+            dirs.put("ilog_dir", ilog);
+        }
         Map<String, Integer> ports = new LinkedHashMap<>();
         ports.put("mysql_port", mysql);
         ports.put("rpc_port", rpc);
@@ -342,6 +361,30 @@ public final class InventoryLoader {
         Integer p = l.map().port(key);
         settings.put(key, new Setting(p == null ? def : p, l.name() + " (" + l.map().where(key) + ")"));
         return p == null ? def : p;
+    }
+
+    /**
+     * The OceanBase major version that decides the directory layout: {@code version} (3 or 4, or a full version
+     * such as 3.1.4 or 4.2.1.0), 4 by default. A bad value is reported and the default is used.
+     */
+    private int version(Map<String, Setting> settings, List<Layer> layers) {
+        Layer l = find("version", layers);
+        if (l == null) {
+            settings.put("version", new Setting("4", "built-in default (OceanBase 4.x layout)"));
+            return 4;
+        }
+        String v = l.map().string("version");
+        if (v == null) {
+            return 4;
+        }
+        String t = v.trim();
+        if (!t.matches("[34](\\.[0-9]+)*")) {
+            l.map().source().problem(l.map().value("version"), "'version' is '" + v + "'; expected OceanBase's version, 3 or 4 "
+                    + "(or a full version such as 3.1.4 or 4.2.1.0): it decides where slog_dir and ilog_dir are");
+            return 4;
+        }
+        settings.put("version", new Setting(t, l.name() + " (" + l.map().where("version") + ")"));
+        return t.charAt(0) - '0';
     }
 
     private String path(Map<String, Setting> settings, String key, List<Layer> layers, String def, String derivedFrom) {

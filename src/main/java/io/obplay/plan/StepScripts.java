@@ -22,10 +22,12 @@ import java.util.Objects;
  * <p>Exit status of stop, kill and cleanup scripts:
  * <ul>
  *   <li>{@value #OK}: done (also "already stopped", and a stale pid file that was removed);</li>
- *   <li>{@value #FAILED}: failed (a pid file that holds no pid, a signal or a deletion that did not work);</li>
+ *   <li>{@value #FAILED}: failed (a pid file that holds no pid, a signal that did not work; cleanup: a path that
+ *       was not cleaned, after every other path was);</li>
  *   <li>{@value #REFUSED}: refused for safety, nothing was signalled or deleted (a process or a LISTENing port
  *       that the pid file does not account for; a path that is relative, {@code /}, has {@code ..}, or lies
- *       outside the server's declared directories; cleanup while the server runs);</li>
+ *       outside the server's declared directories; a declared directory that is, or links to, {@code /}, a
+ *       system directory or a directory that holds the home; cleanup while the server runs);</li>
  *   <li>{@value #TIMEOUT}: timed out waiting for the process to end and its ports to be released.</li>
  * </ul>
  * A shell step exits with its command's status.
@@ -84,40 +86,105 @@ public final class StepScripts {
         return processScript(s, "kill", "KILL", Duration.ZERO, killWait);
     }
 
-    /** Delete {@code paths} in order, once each is re-checked and the server is proved not to run. */
+    /**
+     * Clean {@code paths} (declared directories, or paths inside them) once each is checked and the server is
+     * proved not to run: the deepest first, each on its own (one that fails does not stop the others, and the
+     * script then exits {@value #FAILED}), so that a second run finishes what the first left.
+     *
+     * <p>A declared directory that is a symlink is followed: the directory it names is removed, then the link.
+     * Symlinks inside are removed as links, never followed. A directory that is a mount point, or that its parent
+     * does not let go (not writable, as root-owned {@code /data} is to the admin user), is emptied and kept, and
+     * so is the link to it. A failed path keeps the symlinks that lead to it: a path whose removal would take one
+     * of them is kept too, for the second run.
+     */
     public static Script cleanup(Server s, List<String> paths) {
         Objects.requireNonNull(paths, "paths");
+        List<String> order = deepestFirst(paths);
         StringBuilder b = header(s, "cleanup", List.of(
-                "delete the paths at the end, in order, once every one of them is checked and the server",
-                "is proved not to run."));
-        b.append("\n# in_dirs P [real]: P is, or lies under, one of the server's declared directories\n"
-                + "# (with \"real\": as they really are, symlinks resolved)\n"
+                "check every path and prove the server does not run, then clean the paths, the deepest",
+                "first, each on its own: one that fails does not stop the others, and a second run finishes",
+                "what this one left."));
+        List<String> dirs = allowedDirs(s);
+        b.append("\n# in_dirs P [real|exact]: P is, or lies under, one of the server's declared directories (with \"real\":\n"
+                + "# as they really are, symlinks resolved, but none that is unsafe; with \"exact\": P is one of them, as written)\n"
                 + "in_dirs() {\n"
                 + "  want=$1 how=${2:-}\n"
                 + "  set --");
-        for (String d : allowedDirs(s)) {
+        for (String d : dirs) {
             b.append(" \\\n    ").append(quote(d));
         }
         b.append("\n"
                 + "  for d in \"$@\"; do\n"
-                + "    if [ \"$how\" = real ]; then d=$(cd -P -- \"$d\" 2>/dev/null && pwd -P) || continue; fi\n"
+                + "    if [ \"$how\" = real ]; then real_dir \"$d\" || continue; d=$RD; if unsafe \"$d\"; then continue; fi; fi\n"
+                + "    if [ \"$how\" = exact ]; then [ \"$want\" = \"$d\" ] && return 0; continue; fi\n"
                 + "    case $want in \"$d\"|\"$d\"/*) return 0 ;; esac\n"
                 + "  done\n"
                 + "  return 1\n"
                 + "}\n");
         b.append(marker(CLEANUP_LIBRARY));
         b.append("cd / || exit 1\ncheck_home\n");
-        b.append("set --");  // the paths to delete, in order
-        for (String path : paths) {
+        b.append("set --");  // the paths to clean, deepest first
+        for (String path : order) {
             b.append(" \\\n  ").append(quote(path));
         }
         b.append('\n');
         b.append("say \"cleanup of $NAME: $# path(s)\"\n"
-                + "for path in \"$@\"; do check_path \"$path\"; done  # all of them, before anything is deleted\n"
+                + "n=0; for path in \"$@\"; do n=$((n + 1)); check_path \"$n\" \"$path\"; done  # all of them, before anything is deleted\n"
                 + "refuse_if_running " + quoteAll(List.copyOf(s.pidFiles().values())) + "\n"
-                + "for path in \"$@\"; do remove \"$path\"; done\n"
-                + "say \"cleanup of $NAME done\"\n");
-        return new Script(b.toString(), List.of(), paths, CLEANUP_LIBRARY);
+                + "n=0; for path in \"$@\"; do n=$((n + 1)); clean \"$n\" \"$path\" || not_done \"$n\" \"$path\"; done\n"
+                + "finish \"$#\"\n");
+        List<String> words = new ArrayList<>(order.size());
+        for (String path : order) {
+            words.add(pathWords(s, dirs, path));
+        }
+        return new Script(b.toString(), List.of(), words, CLEANUP_LIBRARY);
+    }
+
+    /** The paths, the deepest (most segments) first, otherwise in the order given. */
+    private static List<String> deepestFirst(List<String> paths) {
+        List<String> order = new ArrayList<>(paths);
+        order.sort(java.util.Comparator.comparingInt(StepScripts::depth).reversed());  // stable
+        return order;
+    }
+
+    private static int depth(String path) {
+        String p = trimSlashes(path);
+        int n = 0;
+        for (int i = 0; i < p.length(); i++) {
+            if (p.charAt(i) == '/') {
+                n++;
+            }
+        }
+        return p.equals("/") ? 0 : n;
+    }
+
+    /** A plan line: the path and what cleaning it does, as the script will decide it. */
+    private static String pathWords(Server s, List<String> dirs, String path) {
+        String p = trimSlashes(path);
+        StringBuilder names = new StringBuilder();
+        String inside = null;
+        int insideLength = -1;
+        for (Map.Entry<String, String> e : s.dirs().entrySet()) {
+            String d = trimSlashes(e.getValue());
+            if (!dirs.contains(d)) {
+                continue;
+            }
+            if (d.equals(p)) {
+                names.append(names.length() == 0 ? "" : ", ").append(e.getKey());
+            } else if (p.startsWith(d + "/") && d.length() > insideLength) {
+                inside = e.getKey();
+                insideLength = d.length();
+            }
+        }
+        String keep = "a mount point or a dir whose parent is not writable: emptied, kept)";
+        if (names.length() > 0) {
+            return path + "  (" + names + ": removed; a symlink: the directory it names, then the link; links inside: as links; "
+                    + keep;
+        }
+        if (inside != null) {
+            return path + "  (in " + inside + ": removed; a symlink: the link only; " + keep;
+        }
+        return path + "  (not in the declared directories: refused)";
     }
 
     /** Run {@code command} (already rendered) in the server's home, or in {@code /} if there is none. */
@@ -483,22 +550,59 @@ public final class StepScripts {
             }
             """;
 
-    /** Checking and deleting paths. */
+    /** Checking and cleaning paths. */
     private static final String CLEANUP = """
-            # real_path P: P with the symlinks of its parent directories resolved (P itself stays as it is)
-            real_path() { rp=$(cd -P -- "${1%/*}/" 2>/dev/null && pwd -P) && printf '%s/%s' "${rp%/}" "${1##*/}"; }
-            # check_path P: refuse (exit 3) unless P is a clean absolute path, not /, and lies in the declared
-            # directories both as written and as it really is
-            check_path() {
+            # real_path P: RP = P with the symlinks of its parent directories resolved (P itself stays as it is)
+            real_path() {
+              rp=$(cd -P -- "${1%/*}/" 2>/dev/null && pwd -P && echo .) || return 1
+              rp=${rp%??}; RP=${rp%/}/${1##*/}
+            }
+            # real_dir P: RD = the directory P is or names, every symlink resolved
+            real_dir() { rd=$(cd -P -- "$1" 2>/dev/null && pwd -P && echo .) || return 1; RD=${rd%??}; }
+            # unsafe D: D is /, a system directory, or holds the server's home; UNSAFE says which
+            unsafe() {
+              UNSAFE=$1
+              clean_path "$1" || return 0
               case $1 in
+                /bin|/boot|/dev|/etc|/home|/lib|/lib32|/lib64|/libx32|/media|/mnt|/opt|/proc|/root|/run|/sbin|/srv|/sys|/tmp|/usr|/var|/proc/*|/sys/*|/dev/*)
+                  UNSAFE="the system directory $1"; return 0 ;;
+              esac
+              if real_dir "$HOME_DIR"; then
+                case $RD in "$1"/*) UNSAFE="$1, which holds the home $RD"; return 0 ;; esac
+              fi
+              return 1
+            }
+            # safe_target P D: refuse (exit 3) to clean D, what the declared directory P is or names, if it is unsafe
+            safe_target() { if unsafe "$2"; then fail 3 "refusing to delete $1: it is, or links to, $UNSAFE"; fi; }
+            # check_path N P: refuse (exit 3) unless P is a clean absolute path, not /, in the declared directories
+            # as written and as it really is; sets T_N (what cleaning P acts on) and K_N (how: dir, link, dangling,
+            # unreachable or path)
+            check_path() {
+              case $2 in
                 '') fail 3 "refusing to delete an empty path" ;;
                 /) fail 3 "refusing to delete /" ;;
-                /*) clean_path "$1" || fail 3 "refusing to delete $1: it has an empty, . or .. segment" ;;
-                *) fail 3 "refusing to delete $1: not an absolute path" ;;
+                /*) clean_path "$2" || fail 3 "refusing to delete $2: it has an empty, . or .. segment" ;;
+                *) fail 3 "refusing to delete $2: not an absolute path" ;;
               esac
-              in_dirs "$1" || fail 3 "refusing to delete $1: it is not in $NAME's declared directories"
-              real=$(real_path "$1") || return 0  # its parent does not exist: nothing to delete
-              in_dirs "$real" real || fail 3 "refusing to delete $1: it really is $real, outside the declared directories"
+              in_dirs "$2" || fail 3 "refusing to delete $2: it is not in $NAME's declared directories"
+              ck='path' ct=''
+              if [ ! -e "$2" ] && [ ! -L "$2" ]; then
+                :  # absent: nothing to check or delete
+              elif in_dirs "$2" exact && [ -L "$2" ] && [ ! -e "$2" ]; then
+                ck='dangling'; if real_path "$2"; then ct=$RP; fi
+              elif in_dirs "$2" exact && [ -d "$2" ]; then
+                # a declared directory: it, or the directory its symlink names
+                if real_dir "$2"; then
+                  ct=$RD; ck='dir'; if [ -L "$2" ]; then ck='link'; fi
+                  safe_target "$2" "$ct"
+                else
+                  ck='unreachable' ct=$2
+                fi
+              elif real_path "$2"; then
+                ct=$RP
+                in_dirs "$ct" real || fail 3 "refusing to delete $2: it really is $ct, outside the declared directories"
+              fi
+              eval "T_$1=\\$ct K_$1=\\$ck"
             }
             # refuse_if_running PIDFILE...: refuse (exit 3) while a pid file names a live process of the server,
             # a process runs under the home, or one of PORTS LISTENs
@@ -529,26 +633,123 @@ public final class StepScripts {
                 unescape($2) == ENVIRON["P"] { found = 1 }
                 END { exit !found }' /proc/mounts
             }
-            # remove P: delete P (never crossing into another file system); a mount point keeps its mount and
-            # loses its contents; a symlink goes, never its target
-            remove() {
-              if [ ! -e "$1" ] && [ ! -L "$1" ]; then say "absent: $1"; return 0; fi
-              if [ -L "$1" ]; then
-                target=$(readlink "$1")
-                rm -f -- "$1" || fail 1 "could not remove symlink $1"
-                say "removed symlink $1; its target $target stays"
+            # empty_dir D: remove everything in D (symlinks as links, never crossing into another file system);
+            # returns 1, with the first error in EMPTY_ERR, unless D is then empty
+            empty_dir() {
+              EMPTY_ERR=
+              for e in "$1"/* "$1"/.[!.]* "$1"/..?*; do
+                if [ -e "$e" ] || [ -L "$e" ]; then
+                  if ! em=$(rm -rf --one-file-system -- "$e" 2>&1); then
+                    [ -n "$EMPTY_ERR" ] || EMPTY_ERR=$(printf '%s\\n' "${em:-rm failed on $e}" | head -n 1)
+                  fi
+                fi
+              done
+              left=$(ls -A -- "$1" 2>&1) || EMPTY_ERR=${EMPTY_ERR:-$(printf '%s\\n' "$left" | head -n 1)}
+              [ -z "$left" ] && [ -z "$EMPTY_ERR" ] && return 0
+              [ -n "$EMPTY_ERR" ] || EMPTY_ERR="still holds $(printf '%s\\n' "$left" | head -n 1)"
+              return 1
+            }
+            # remove_dir P D link|dir: remove the directory D (that P is, or that P's symlink names) and then P's link;
+            # a mount point, or a directory its parent does not let go, is emptied and kept, with the link to it
+            remove_dir() {
+              kib=$(du -skx -- "$2" 2>/dev/null | awk '{ print $1 }')
+              what=$1 size="${kib:-?} KiB"
+              if [ "$3" = link ]; then what=$2 size="$size, the directory that the symlink $1 names"
+              elif [ "$1" != "$2" ]; then size="$size, really $2"; fi
+              if is_mount "$2"; then
+                empty_dir "$2" || { say "could not empty mount point $what: $EMPTY_ERR"; return 1; }
+                say "emptied mount point $what ($size); the mount stays"
                 return 0
               fi
-              kib=$(du -skx -- "$1" 2>/dev/null | awk '{ print $1 }')
-              if is_mount "$1" || is_mount "$(real_path "$1")"; then
-                for e in "$1"/* "$1"/.[!.]* "$1"/..?*; do
-                  if [ -e "$e" ] || [ -L "$e" ]; then rm -rf --one-file-system -- "$e" || fail 1 "could not empty mount point $1"; fi
-                done
-                say "emptied mount point $1 (${kib:-?} KiB); the mount stays"
-              else
-                rm -rf --one-file-system -- "$1" || fail 1 "could not remove $1 completely"
-                say "removed $1 (${kib:-?} KiB)"
+              empty_dir "$2" || { say "could not empty $what: $EMPTY_ERR"; return 1; }
+              if [ "$3" = link ] && real_path "$1" && [ ! -w "${RP%/*}/" ]; then
+                say "emptied $what ($size) and kept it, with the symlink: the symlink's directory is not writable"
+                return 0
               fi
+              if ! rderr=$(rmdir -- "$2" 2>&1); then
+                say "emptied $what ($size) and kept it: its parent does not let it go (${rderr##*: })"
+                return 0
+              fi
+              if [ "$3" = link ]; then
+                rm -f -- "$1" || { say "removed $what ($size), but could not remove the symlink"; return 1; }
+                say "removed $what ($size), then the symlink"
+              else
+                say "removed $what ($size)"
+              fi
+            }
+            # remove_entry P T: remove T, which P (not a declared directory) really is; a symlink goes as a link
+            remove_entry() {
+              if [ -L "$2" ]; then
+                target=$(readlink -- "$2")
+                rm -f -- "$2" || { say "could not remove the symlink $1"; return 1; }
+                say "removed symlink $1; its target $target stays"
+              elif [ -d "$2" ]; then
+                remove_dir "$1" "$2" dir
+              elif [ -e "$2" ]; then
+                kib=$(du -skx -- "$2" 2>/dev/null | awk '{ print $1 }')
+                rmerr=$(rm -f -- "$2" 2>&1) || { say "could not remove $1: $rmerr"; return 1; }
+                say "removed $1 (${kib:-?} KiB)"
+              else
+                say "absent: $1"
+              fi
+            }
+            # holds_failed_link D: a symlink on the way to a path that was not cleaned lies in D (or is D): set
+            # KEPT_LINK and KEPT_FOR
+            holds_failed_link() {
+              for f in $NOT_DONE; do
+                hw=''; eval "hw=\\$W_$f"
+                hq='' hr=${hw#/}
+                while [ -n "$hr" ]; do
+                  hq=$hq/${hr%%/*}; case $hr in */*) hr=${hr#*/} ;; *) hr= ;; esac
+                  if [ -L "$hq" ] && real_path "$hq"; then
+                    case $RP in "$1"|"$1"/*) KEPT_LINK=$RP KEPT_FOR=$hw; return 0 ;; esac
+                  fi
+                done
+              done
+              return 1
+            }
+            # clean N P: clean P as check_path N P found it; says what became of it, returns 1 if it is not done
+            clean() {
+              eval "ct=\\$T_$1 ck=\\$K_$1"
+              if [ -n "$ct" ] && holds_failed_link "$ct"; then
+                if [ "$KEPT_LINK" = "$KEPT_FOR" ]; then
+                  say "kept $2 for a second run: it holds the symlink $KEPT_FOR, which was not cleaned"
+                else
+                  say "kept $2 for a second run: it holds the symlink $KEPT_LINK on the way to $KEPT_FOR, which was not cleaned"
+                fi
+                return 1
+              fi
+              case $ck in
+                unreachable) say "could not clean $2: it cannot be entered"; return 1 ;;
+                dangling)
+                  target=$(readlink -- "$2")
+                  case $target in /*) ;; *) target=${ct%/*}/$target ;; esac
+                  if real_dir "${target%/*}/" && [ ! -e "$target" ] && [ ! -L "$target" ]; then
+                    if [ -n "$ct" ] && [ ! -w "${ct%/*}/" ]; then
+                      say "kept the symlink $2: the directory it named, $target, is gone, and the symlink's directory is not writable"
+                      return 0
+                    fi
+                    rm -f -- "$2" || { say "could not remove the symlink $2"; return 1; }
+                    say "removed the symlink $2: the directory it named, $target, is gone"
+                  else
+                    say "could not clean $2: it links to $target, which cannot be reached"; return 1
+                  fi ;;
+                dir|link)
+                  if [ -d "$ct" ]; then remove_dir "$2" "$ct" "$ck"; else say "absent: $2"; fi ;;
+                *)
+                  if [ -n "$ct" ]; then remove_entry "$2" "$ct"; else say "absent: $2"; fi ;;
+              esac
+            }
+            NOT_DONE='' NOT_DONE_COUNT=0 NOT_DONE_LIST=''
+            # not_done N P: remember that P was not cleaned
+            not_done() {
+              eval "W_$1=\\$2"; NOT_DONE="$NOT_DONE $1"; NOT_DONE_COUNT=$((NOT_DONE_COUNT + 1))
+              NOT_DONE_LIST="$NOT_DONE_LIST${NOT_DONE_LIST:+, }$2"
+            }
+            # finish COUNT: exit 1 if a path was not cleaned, else say done
+            finish() {
+              [ "$NOT_DONE_COUNT" -eq 0 ] || fail 1 "cleanup of $NAME: $NOT_DONE_COUNT of $1 path(s) not done: $NOT_DONE_LIST; run it again once the cause above is fixed"
+              say "cleanup of $NAME done"
             }
             """;
 }

@@ -335,7 +335,7 @@ public final class PlaybookLoader {
         List<String> wanted = p == null ? null : p.strings("paths");
         if (wanted == null || wanted.isEmpty()) {
             src.problem(p == null ? step.value("cleanup") == null ? step.node() : step.value("cleanup") : p.node(),
-                    "cleanup needs 'paths': declared directory names (home, data_dir, redo_dir, clog_dir, slog_dir, log, run, etc, ...) or absolute paths inside them");
+                    "cleanup needs 'paths': declared directory names (home, data_dir, redo_dir, clog_dir, slog_dir, ilog_dir (OceanBase 3.x), log, run, etc, ...) or absolute paths inside them");
             return out;
         }
         if (targets == null) {
@@ -351,7 +351,13 @@ public final class PlaybookLoader {
                 for (Server s : targets.servers()) {
                     String dir = s.dirs().get(w);
                     if (dir == null) {
-                        if (!reported) {
+                        if (!reported && w.equals("ilog_dir") && s.role() == Role.OBSERVER) {
+                            Setting v = s.settings().get("version");
+                            src.problem(at, "'ilog_dir' is a directory of OceanBase 3.x; " + s.name() + " is version "
+                                    + (v == null ? "4" : v.value() + " (" + v.origin() + ")")
+                                    + ", which has no ilog. Expected 'version: 3' in the inventory for a 3.x cluster");
+                            reported = true;
+                        } else if (!reported) {
                             String near = Suggest.nearest(w, s.dirs().keySet());
                             src.problem(at, "'" + w + "' is not a declared directory of " + s.name()
                                     + (near != null ? " (did you mean '" + near + "'?)" : "") + "; expected one of: "
@@ -373,7 +379,7 @@ public final class PlaybookLoader {
             for (Server s : targets.servers()) {
                 if (s.dirs().values().stream().noneMatch(d -> path.equals(d) || path.startsWith(d + "/"))) {
                     src.problem(at, "cleanup path '" + w + "' lies outside the declared directories of " + s.name() + " ("
-                            + s.dirs().entrySet().stream().filter(e -> List.of("home", "data_dir", "redo_dir", "clog_dir", "slog_dir").contains(e.getKey()))
+                            + s.dirs().entrySet().stream().filter(e -> List.of("home", "data_dir", "redo_dir", "clog_dir", "slog_dir", "ilog_dir").contains(e.getKey()))
                             .map(e -> e.getKey() + " " + e.getValue()).distinct().collect(Collectors.joining(", "))
                             + "); expected a path inside them");
                     break;

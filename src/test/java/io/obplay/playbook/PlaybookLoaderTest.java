@@ -109,6 +109,23 @@ class PlaybookLoaderTest {
     }
 
     @Test
+    void ilogDirIsADeclaredDirectoryOf3xOnly() throws Exception {
+        Inventory three = InventoryLoader.load(YamlSource.of("inv.yaml", """
+                cluster: c
+                observer: { version: 3, redo_dir: /redo/1 }
+                zones: { z1: { servers: [ { host: 10.0.0.1 } ] } }
+                """));
+        Playbook p = PlaybookLoader.load(YamlSource.of("pb.yaml",
+                "name: t\ntargets: { all: true }\nsteps:\n  - cleanup: { paths: [ilog_dir, slog_dir, clog_dir] }\n"), three);
+        assertEquals(List.of("/redo/1/ilog", "/redo/1/slog", "/redo/1/clog"), p.steps().get(0).cleanupPaths().get("10.0.0.1:2886"));
+
+        List<String> four = problems("name: t\ntargets: { all: true }\nsteps:\n  - cleanup: { paths: [ilog_dir] }\n");
+        assertEquals(1, four.size(), String.join("\n", four));
+        assertTrue(four.get(0).startsWith("pb.yaml:4:24: 'ilog_dir' is a directory of OceanBase 3.x; 10.0.1.1:2886 is version 4 "
+                + "(built-in default (OceanBase 4.x layout)), which has no ilog. Expected 'version: 3'"), four.get(0));
+    }
+
+    @Test
     void cleanupPathsMustBeSafe() {
         List<String> p = problems("""
                 name: t
