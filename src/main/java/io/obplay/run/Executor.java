@@ -258,7 +258,8 @@ public final class Executor {
             Connection c = transport.connect(server);
             ExecResult r = c.run(data.runnable(dagData), Duration.ofSeconds(data.timeoutSeconds()), (err, line) -> logs.add(line));
             if (r.timedOut()) {
-                logs.add("FAILED: timed out after " + data.timeoutSeconds() + "s; the script and its processes were ended");
+                logs.add("FAILED: timed out after " + data.timeoutSeconds() + "s; " + (r.leftRunning() == null
+                        ? "the script and its processes were ended" : r.leftRunning()));
             } else if (r.exitCode() != 0) {
                 // the last line is what clients show (obshell's SDK prints only it): the script's own reason, if it gave one
                 String reason = null;
@@ -284,8 +285,11 @@ public final class Executor {
             failedServers.put(data.server(), "host " + data.host() + " was unreachable in stage " + node.name());
             logs.add("FAILED: unreachable: " + e.getMessage());
             return finish(node, running, State.FAILED, running.operator(), started, logs, Outcome.UNREACHABLE);
+        } catch (ScriptCancelledException e) {
+            logs.add("FAILED: " + e.getMessage());
+            return finish(node, running, State.FAILED, Operator.CANCEL, started, logs, Outcome.CANCELLED);
         } catch (InterruptedException e) {
-            logs.add("FAILED: cancelled; the script and its processes were ended");
+            logs.add("FAILED: cancelled before the script started");
             return finish(node, running, State.FAILED, Operator.CANCEL, started, logs, Outcome.CANCELLED);
         } catch (RuntimeException e) {
             logs.add("FAILED: " + e);

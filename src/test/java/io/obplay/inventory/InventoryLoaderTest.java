@@ -83,6 +83,30 @@ class InventoryLoaderTest {
     }
 
     @Test
+    void handshakeTimeoutHasItsOwnSettingAndDefault() throws Exception {
+        Inventory inv = InventoryLoader.load(YamlSource.of("inv.yaml", """
+                cluster: c
+                ssh: { connect_timeout: 5s }
+                zones:
+                  z1:
+                    servers:
+                      - host: 10.0.0.1
+                      - host: 10.0.0.2
+                        ssh: { handshake_timeout: 3m }
+                """));
+        Server a = inv.observers().get(0);
+        Server b = inv.observers().get(1);
+        assertEquals(java.time.Duration.ofSeconds(5), a.ssh().connectTimeout());
+        assertEquals(java.time.Duration.ofSeconds(120), a.ssh().handshakeTimeout(), "sshd's LoginGraceTime");
+        assertEquals("built-in default", a.settings().get("ssh.handshake_timeout").origin());
+        assertEquals(java.time.Duration.ofMinutes(3), b.ssh().handshakeTimeout());
+        assertEquals(java.time.Duration.ofSeconds(5), b.ssh().connectTimeout());
+        List<String> p = problems("cluster: c\nssh: { handshake_timeout: later }\nzones: { z1: { servers: [ { host: 10.0.0.1 } ] } }\n");
+        assertEquals(1, p.size(), String.join("\n", p));
+        assertTrue(p.get(0).startsWith("inv.yaml:2:27: 'handshake_timeout' is 'later'; expected a duration"), p.get(0));
+    }
+
+    @Test
     void yamlSyntaxErrorHasPosition() {
         List<String> p = problems("cluster: c\nzones:\n  z1: [\n");
         assertEquals(1, p.size());

@@ -196,7 +196,8 @@ class ExecutorTest {
         assertTrue(Duration.ofNanos(System.nanoTime() - t0).toSeconds() < 15);
         SubTask t = end.nodes().get(0).subTasks().get(0);
         assertEquals(State.FAILED, t.state());
-        assertTrue(t.taskLogs().stream().anyMatch(l -> l.startsWith("FAILED: timed out after 1s")), t.taskLogs().toString());
+        assertEquals("FAILED: timed out after 1s; the script and its processes were ended",
+                t.taskLogs().get(t.taskLogs().size() - 1), "proved by the kill script's scan: " + t.taskLogs());
     }
 
     @Test
@@ -232,6 +233,8 @@ class ExecutorTest {
         for (SubTask s : end.nodes().get(0).subTasks()) {
             assertEquals(State.FAILED, s.state());
             assertEquals(Operator.CANCEL, s.operator());
+            assertEquals("FAILED: cancelled; the script and its processes were ended",
+                    s.taskLogs().get(s.taskLogs().size() - 1), s.taskLogs().toString());
         }
         assertTrue(Files.notExists(dir.resolve("a/never")));
         assertEquals(State.PENDING, end.nodes().get(1).state());
