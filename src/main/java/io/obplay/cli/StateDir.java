@@ -25,6 +25,11 @@ public final class StateDir {
                     "OceanBase (MySQL mode), MySQL or MariaDB store; the password from passwordFile= or $OBPLAY_STORE_PASSWORD, never the URL."})
     String store;
 
+    @Option(names = "--lease", paramLabel = "DURATION", defaultValue = "30s",
+            description = {"On a shared (MySQL-protocol) store: how long an instance's hold on a DAG it runs lasts without renewal",
+                    "(renewed every third of it); after that another live instance takes the DAG over (default: ${DEFAULT-VALUE})."})
+    String lease;
+
     /** For tests: the environment. */
     Map<String, String> env = System.getenv();
 
@@ -64,6 +69,14 @@ public final class StateDir {
         return url;
     }
 
+    private java.time.Duration leaseLength() {
+        java.time.Duration d = lease == null ? java.time.Duration.ofSeconds(30) : io.obplay.inventory.YamlMap.parseDuration(lease);
+        if (d == null || d.compareTo(java.time.Duration.ofSeconds(1)) < 0) {
+            throw new CliException(ExitCodes.INVALID, "--lease " + lease + ": give a duration of at least 1s, such as 30s or 2m");
+        }
+        return d;
+    }
+
     Store open() {
         String url = storeUrl();
         if (url == null) {
@@ -92,7 +105,7 @@ public final class StateDir {
                 throw new CliException(ExitCodes.INVALID, e.getMessage());
             }
             try {
-                return MysqlStore.open(u.driverUrl(), u.user(), u.password(), u.shown());
+                return MysqlStore.open(u.driverUrl(), u.user(), u.password(), u.shown()).withLease(leaseLength());
             } catch (StoreException e) {
                 throw new CliException(ExitCodes.STORE, e.getMessage());
             }

@@ -23,6 +23,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.SQLTransientException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -86,6 +87,7 @@ public final class MysqlStore implements Store {
                 end_time         VARCHAR(64),
                 additional_data  LONGTEXT,
                 owner            VARCHAR(255),
+                lease_until      BIGINT,
                 PRIMARY KEY (id),
                 KEY dags_maintenance (maintenance_type, maintenance_key, id),
                 KEY dags_state (state)
@@ -141,10 +143,23 @@ public final class MysqlStore implements Store {
 
     private final String where;
     private final HikariDataSource pool;
+    private volatile Duration lease = Duration.ofSeconds(30);
+
+    /** Milliseconds since the epoch on the database's clock, so that instances whose clocks differ agree on leases. */
+    private static final String DB_NOW_MS = "ROUND(UNIX_TIMESTAMP(NOW(3)) * 1000)";
 
     private MysqlStore(String where, HikariDataSource pool) {
         this.where = where;
         this.pool = pool;
+    }
+
+    /** Sets how long a lease lasts ({@code --lease}); at least a second. */
+    public MysqlStore withLease(Duration length) {
+        if (length.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new IllegalArgumentException("a lease must last at least 1s: " + length);
+        }
+        this.lease = length;
+        return this;
     }
 
     /**
@@ -275,12 +290,12 @@ public final class MysqlStore implements Store {
                 }
             }
             long dagId = insertRow(c, "INSERT INTO dags (generic_id, name, stage, max_stage, maintenance_type, "
-                            + "maintenance_key, state, operator, start_time, end_time, additional_data, owner) "
-                            + "VALUES ('', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            + "maintenance_key, state, operator, start_time, end_time, additional_data, owner, lease_until) "
+                            + "VALUES ('', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, IF(? IS NULL, NULL, " + DB_NOW_MS + " + ?))",
                     planned.name(), planned.stage(), planned.maxStage(), planned.maintenanceType(),
                     planned.maintenanceKey(), Rows.name(planned.state()), Rows.name(planned.operator()),
                     Rows.time(planned.startTime()), Rows.time(planned.endTime()), Rows.json(planned.additionalData()),
-                    owner);
+                    owner, owner, lease.toMillis());
             String dagGeneric = ids.generic(dagId);
             update(c, "UPDATE dags SET generic_id = ? WHERE id = ?", dagGeneric, dagId);
             List<Node> nodes = new ArrayList<>();
@@ -404,7 +419,7 @@ public final class MysqlStore implements Store {
         return (Dag) r;
     }
 
-    private static void write(Connection c, Dag dag, Change change) throws SQLException {
+    private void write(Connection c, Dag dag, Change change) throws SQLException {
         Set<Long> nodeIds = new HashSet<>();
         Set<Long> taskIds = new HashSet<>();
         for (Node n : dag.nodes()) {
@@ -430,7 +445,7 @@ public final class MysqlStore implements Store {
             updateSubTask(c, w.task(), w.newLogs());
         }
         if (change.setOwner()) {
-            update(c, "UPDATE dags SET owner = ? WHERE id = ?", change.owner(), dag.dagId());
+            setOwner(c, dag.dagId(), change.owner());
         }
     }
 
@@ -447,9 +462,84 @@ public final class MysqlStore implements Store {
     public void setOwner(long dagId, String owner) {
         tx(c -> {
             lockDag(c, "DAG", dagId, dagId);
-            update(c, "UPDATE dags SET owner = ? WHERE id = ?", owner, dagId);
+            setOwner(c, dagId, owner);
             return null;
         });
+    }
+
+    /** Records the owner; a new owner starts a lease, none clears it. */
+    private void setOwner(Connection c, long dagId, String owner) throws SQLException {
+        update(c, "UPDATE dags SET owner = ?, lease_until = IF(? IS NULL, NULL, " + DB_NOW_MS + " + ?) WHERE id = ?",
+                owner, owner, lease.toMillis(), dagId);
+    }
+
+    // ------------------------------------------------------------------------------------------------ leases
+
+    @Override
+    public boolean leases() {
+        return true;
+    }
+
+    @Override
+    public Duration leaseLength() {
+        return lease;
+    }
+
+    @Override
+    public boolean renewLease(long dagId, String owner) {
+        return tx(c -> update(c, "UPDATE dags SET lease_until = " + DB_NOW_MS + " + ? WHERE id = ? AND owner = ?",
+                lease.toMillis(), dagId, owner) == 1);
+    }
+
+    @Override
+    public List<Long> expiredLeases() {
+        return tx(c -> {
+            List<Long> out = new ArrayList<>();
+            try (PreparedStatement ps = prepare(c, "SELECT id FROM dags WHERE state IN ('PENDING', 'READY', 'RUNNING') "
+                    + "AND (lease_until IS NULL OR lease_until < " + DB_NOW_MS + ") ORDER BY id");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getLong(1));
+                }
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public Optional<Dag> takeOver(long dagId, Transition t) throws Refused {
+        Object r = tx(c -> {
+            Optional<Long> expired;
+            try (PreparedStatement ps = prepare(c, "SELECT lease_until IS NULL OR lease_until < " + DB_NOW_MS
+                    + " FROM dags WHERE id = ? FOR UPDATE", dagId); ResultSet rs = ps.executeQuery()) {
+                expired = rs.next() ? Optional.of(rs.getLong(1)) : Optional.empty();
+            }
+            if (expired.isEmpty()) {
+                return new Refused(Refusal.NO_SUCH_DAG, "no DAG " + dagId);
+            }
+            if (expired.get() == 0) {
+                return Optional.empty();
+            }
+            Dag dag = readDag(c, dagId).orElseThrow();
+            String owner = owner(c, dagId).orElse(null);
+            Change change;
+            try {
+                change = t.decide(dag, owner);
+            } catch (Refused refused) {
+                return refused;
+            }
+            if (change == null || change.isEmpty()) {
+                return Optional.of(dag);
+            }
+            write(c, dag, change);
+            return Optional.of(readDag(c, dagId).orElseThrow());
+        });
+        if (r instanceof Refused refused) {
+            throw refused;
+        }
+        @SuppressWarnings("unchecked")
+        Optional<Dag> d = (Optional<Dag>) r;
+        return d;
     }
 
     // ----------------------------------------------------------------------------------------------- reads
