@@ -42,8 +42,8 @@ import java.util.Set;
  *
  * <p>Only SQL that OceanBase's MySQL mode documents is used: plain tables with {@code AUTO_INCREMENT} keys and
  * secondary indexes declared inline, {@code INSERT}, {@code UPDATE}, {@code SELECT ... FOR UPDATE}, {@code LIMIT},
- * the null-safe {@code <=>}, {@code INSERT ... ON DUPLICATE KEY UPDATE}, and session {@code SET TRANSACTION
- * ISOLATION LEVEL READ COMMITTED}.
+ * the null-safe {@code <=>}, {@code INSERT ... ON DUPLICATE KEY UPDATE}, {@code IF()}, {@code UNIX_TIMESTAMP()},
+ * {@code NOW(3)}, and the session isolation level READ COMMITTED.
  *
  * <p>How it stays correct with several writers on several machines:
  * <ul>
@@ -65,6 +65,10 @@ import java.util.Set;
  *   <li>Ids come from {@code AUTO_INCREMENT}: unique across instances. (On OceanBase, ids are unique but need not
  *       grow in creation order across instances unless the table's auto_increment_mode is ORDER; "newest first"
  *       follows the ids.)</li>
+ *   <li>Leases: {@code dags.lease_until} is milliseconds on the database's own clock ({@code UNIX_TIMESTAMP(NOW(3))},
+ *       functions OceanBase's MySQL mode documents), so instances on machines whose clocks differ agree on when a lease
+ *       ran out. Recording an owner starts its lease; the owner renews it ({@code UPDATE ... WHERE owner = ?}, which
+ *       fails once another instance took the DAG over); a takeover checks the lease under the DAG's row lock.</li>
  *   <li>Times are kept as ISO-8601 text with their offset, as in the SQLite store, so both stores read back the same
  *       values to the nanosecond.</li>
  * </ul>
