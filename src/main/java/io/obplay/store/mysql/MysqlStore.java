@@ -657,33 +657,76 @@ public final class MysqlStore implements Store {
 
     /**
      * Runs {@code work} in one transaction on a pooled connection and commits it; rolls back on any error. A
-     * deadlock or lock wait timeout (SQLSTATE 40001, MySQL errors 1213 and 1205) runs it again from the start.
+     * deadlock or lock wait timeout (SQLSTATE 40001, MySQL errors 1213 and 1205) runs it again from the start, a few
+     * times. A store that cannot be reached (restarted, failing over) is waited for, up to {@link #OUTAGE_WAIT}: the
+     * transaction is run again from the start once it answers, as long as the connection was lost before the commit
+     * (the database then rolled it back). A connection lost during the commit leaves its outcome unknown: that is
+     * an error, never a second attempt, so nothing is written twice.
      */
     private <T> T tx(Work<T> work) {
         if (pool.isClosed()) {
             throw new IllegalStateException("store " + where + " is closed");
         }
+        long waitUntil = System.nanoTime() + OUTAGE_WAIT.toNanos();
         for (int attempt = 1; ; attempt++) {
+            boolean committing = false;
             try (Connection c = pool.getConnection()) {
                 try {
                     T result = work.run(c);
+                    committing = true;
                     c.commit();
                     return result;
                 } catch (SQLException | RuntimeException | Error e) {
-                    try {
-                        c.rollback();
-                    } catch (SQLException rollback) {
-                        e.addSuppressed(rollback);
+                    if (!committing) {
+                        try {
+                            c.rollback();
+                        } catch (SQLException rollback) {
+                            e.addSuppressed(rollback);
+                        }
                     }
                     throw e;
                 }
             } catch (SQLException e) {
+                if (lostConnection(e)) {
+                    if (committing) {
+                        throw new StoreException("store " + where + ": the connection was lost during a commit; whether it"
+                                + " was written is unknown: " + firstLine(e.getMessage()), e);
+                    }
+                    if (System.nanoTime() < waitUntil) {
+                        pause(1000);
+                        continue;
+                    }
+                    throw new StoreException("cannot reach the store " + where + " for " + OUTAGE_WAIT.toSeconds() + "s: "
+                            + firstLine(e.getMessage()), e);
+                }
                 if (retriable(e) && attempt < ATTEMPTS) {
                     continue;
                 }
                 throw new StoreException(why(where, "", e).startsWith("cannot open") ? "store " + where + ": "
                         + firstLine(e.getMessage()) : why(where, "", e), e);
             }
+        }
+    }
+
+    /** How long a transaction waits for a store that cannot be reached. */
+    static final Duration OUTAGE_WAIT = Duration.ofSeconds(60);
+
+    private static boolean lostConnection(SQLException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.sql.SQLTransientConnectionException || t instanceof java.sql.SQLNonTransientConnectionException
+                    || t instanceof SQLException s && s.getSQLState() != null && s.getSQLState().startsWith("08")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void pause(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreException("interrupted while waiting for the store");
         }
     }
 
