@@ -127,6 +127,58 @@ class SharedStoreServeTest {
         assertNotEquals(pidA, pidB);
     }
 
+    /**
+     * Two stop requests sent at the same moment to two instances on one store: one DAG and one refusal naming it; the
+     * DAG is then polled on either with the same answer ({@code --dry-run}: no host is touched).
+     */
+    @Test
+    void twoStopsAtOnceOnTwoInstancesGetOneDagAndOneRefusal() throws Exception {
+        MariaDbServer db = MariaDbServer.shared();
+        String database = db.newDatabase();
+        toClose.add(() -> db.dropDatabase(database));
+        ShimFleet fleet = ShimFleet.standard(tmp.resolve("fleet"));
+        toClose.add(fleet);
+        Path inv = fleet.writeInventory();
+        Map<String, String> env = Map.of("OBPLAY_ROOT_PASSWORD", ROOT_PW, "OBPLAY_AGENT_PASSWORD", AGENT_PW,
+                "OBPLAY_STORE", db.storeUrl(database), "OBPLAY_STORE_PASSWORD", MariaDbServer.PASSWORD);
+        int[] ports = {TestHosts.freePort("127.0.0.1"), TestHosts.freePort("127.0.0.1")};
+        List<ObshellTestClient> clients = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            ServeProcess p = serve("dry" + i, env, List.of("-i", inv.toString(), "--state-dir", tmp.resolve("dry-state" + i).toString(),
+                    "--listen", "127.0.0.1:" + ports[i], "--dry-run"));
+            p.awaitListening(Duration.ofSeconds(90));
+            clients.add(new ObshellTestClient("127.0.0.1", ports[i], ROOT_PW, AGENT_PW));
+        }
+        String body = "{\"scope\": {\"type\": \"GLOBAL\"}, \"force\": true}";
+        java.util.concurrent.CyclicBarrier go = new java.util.concurrent.CyclicBarrier(2);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            List<java.util.concurrent.Future<ObshellTestClient.Response>> answers = new ArrayList<>();
+            for (ObshellTestClient c : clients) {
+                answers.add(pool.submit(() -> {
+                    go.await();
+                    return c.post("/api/v1/ob/stop", body);
+                }));
+            }
+            ObshellTestClient.Response r0 = answers.get(0).get(60, java.util.concurrent.TimeUnit.SECONDS);
+            ObshellTestClient.Response r1 = answers.get(1).get(60, java.util.concurrent.TimeUnit.SECONDS);
+            ObshellTestClient.Response won = r0.status() == 200 ? r0 : r1;
+            ObshellTestClient.Response lost = won == r0 ? r1 : r0;
+            assertEnvelope(won, 200, false);
+            assertEquals(500, lost.status(), lost.toString());
+            String id = won.data().get("id").asText();
+            assertTrue(lost.toString().contains(id), "the refusal names the holder " + id + ": " + lost);
+            int winner = won == r0 ? 0 : 1;
+            assertTrue(id.matches("2\\d{10}" + String.format("%05d", ports[winner]) + "\\d+"), "names the instance that made it: " + id);
+            JsonNode on0 = clients.get(0).get("/api/v1/task/dag/" + id).data();
+            JsonNode on1 = clients.get(1).get("/api/v1/task/dag/" + id).data();
+            assertEquals(on0, on1, "the same DAG on both instances");
+            assertEquals("READY", on0.get("state").asText());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     private Path writePassword() throws Exception {
         Path p = tmp.resolve("store-password");
         java.nio.file.Files.writeString(p, MariaDbServer.PASSWORD);
