@@ -5,7 +5,11 @@ import org.yaml.snakeyaml.composer.Composer;
 import org.yaml.snakeyaml.error.Mark;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
 import org.yaml.snakeyaml.parser.ParserImpl;
 import org.yaml.snakeyaml.reader.StreamReader;
 import org.yaml.snakeyaml.resolver.Resolver;
@@ -20,6 +24,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Set;
 
 /**
  * One YAML input file being read: its name for messages, its digest, its node tree with positions, and the
@@ -43,7 +48,117 @@ public final class YamlSource {
             digest.run();
         }
         this.sha256 = digest;
-        this.root = compose(new String(bytes, StandardCharsets.UTF_8));
+        String text = bytes.length > MAX_BYTES ? null : decode(bytes);
+        if (bytes.length > MAX_BYTES) {
+            problems.add(new Problem(file, 1, 1, "the file is " + bytes.length + " bytes, over obplay's limit of "
+                    + MAX_BYTES / (1024 * 1024) + " MiB for an inventory or a playbook; expected a smaller file"));
+        }
+        this.root = text == null ? null : checkTabs(text, compose(text));
+    }
+
+    /** The largest input file read (16 MiB: about 600,000 servers one per line). */
+    public static final int MAX_BYTES = 16 * 1024 * 1024;
+    /** Aliases (*name) to mappings or lists in one file; more is refused as a possible alias bomb. */
+    static final int MAX_ALIASES = 100;
+    /** Mappings and lists nested in one another. */
+    static final int MAX_DEPTH = 50;
+
+    /** The text, or null after a problem naming the first byte that is not UTF-8; a BOM is dropped. */
+    private String decode(byte[] bytes) {
+        int start = bytes.length >= 3 && (bytes[0] & 0xff) == 0xef && (bytes[1] & 0xff) == 0xbb && (bytes[2] & 0xff) == 0xbf ? 3 : 0;
+        java.nio.charset.CharsetDecoder d = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+        java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(bytes, start, bytes.length - start);
+        java.nio.CharBuffer out = java.nio.CharBuffer.allocate(bytes.length - start);
+        java.nio.charset.CoderResult r = d.decode(in, out, true);
+        if (!r.isError()) {
+            r = d.flush(out);
+        }
+        if (r.isError()) {
+            int bad = in.position();
+            out.flip();
+            String before = out.toString();
+            int line = 1;
+            int lineStart = 0;
+            for (int i = 0; i < before.length(); i++) {
+                if (before.charAt(i) == '\n') {
+                    line++;
+                    lineStart = i + 1;
+                }
+            }
+            problems.add(new Problem(file, line, before.length() - lineStart + 1, String.format(
+                    "byte 0x%02X (at offset %d) is not UTF-8; expected a file in UTF-8 (paths and names are read as UTF-8, "
+                            + "never guessed)", bytes[bad] & 0xff, bad)));
+            return null;
+        }
+        out.flip();
+        return out.toString();
+    }
+
+    /**
+     * Refuses a tab in the indentation of a line (YAML indents with spaces; a tab there means something else to
+     * every reader), outside the text of multi-line scalars, where a tab is content.
+     */
+    private Node checkTabs(String text, Node root) {
+        List<int[]> tabs = null;  // line, column (0-based) of the first tab in a line's indentation
+        int line = 0;
+        for (int i = 0; i < text.length(); ) {
+            int j = i;
+            while (j < text.length() && (text.charAt(j) == ' ' || text.charAt(j) == '\t')) {
+                j++;
+            }
+            int tab = text.indexOf('\t', i);
+            boolean content = j < text.length() && text.charAt(j) != '\n' && text.charAt(j) != '\r' && text.charAt(j) != '#';
+            if (tab >= 0 && tab < j && content) {
+                if (tabs == null) {
+                    tabs = new ArrayList<>();
+                }
+                tabs.add(new int[]{line, tab - i});
+            }
+            int nl = text.indexOf('\n', j);
+            if (nl < 0) {
+                break;
+            }
+            i = nl + 1;
+            line++;
+        }
+        if (tabs == null) {
+            return root;
+        }
+        List<int[]> inside = new ArrayList<>();  // first and last line of multi-line scalars
+        if (root != null) {
+            scalarSpans(root, inside, java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
+        }
+        boolean found = false;
+        for (int[] t : tabs) {
+            boolean content = inside.stream().anyMatch(r -> t[0] > r[0] && t[0] <= r[1]);
+            if (!content && (root != null || !found)) {
+                problems.add(new Problem(file, t[0] + 1, t[1] + 1, "a tab is used for indentation; expected spaces (YAML indents with spaces only)"));
+                found = true;
+            }
+        }
+        return root;
+    }
+
+    private static void scalarSpans(Node n, List<int[]> out, Set<Node> seen) {
+        if (!seen.add(n)) {
+            return;
+        }
+        if (n instanceof ScalarNode s) {
+            if (s.getEndMark().getLine() > s.getStartMark().getLine()) {
+                out.add(new int[]{s.getStartMark().getLine(), s.getEndMark().getLine()});
+            }
+        } else if (n instanceof SequenceNode q) {
+            for (Node c : q.getValue()) {
+                scalarSpans(c, out, seen);
+            }
+        } else if (n instanceof MappingNode m) {
+            for (NodeTuple t : m.getValue()) {
+                scalarSpans(t.getKeyNode(), out, seen);
+                scalarSpans(t.getValueNode(), out, seen);
+            }
+        }
     }
 
     private record Digest(byte[] bytes) implements java.util.concurrent.Callable<String> {
@@ -57,11 +172,19 @@ public final class YamlSource {
     public static YamlSource read(Path path) {
         String name = path.toString();
         try {
+            long size = Files.size(path);
+            if (size > MAX_BYTES) {
+                YamlSource s = new YamlSource(name, new byte[0]);
+                s.problems.clear();
+                s.problems.add(new Problem(name, 1, 1, "the file is " + size + " bytes, over obplay's limit of "
+                        + MAX_BYTES / (1024 * 1024) + " MiB for an inventory or a playbook; expected a smaller file"));
+                return s;
+            }
             return new YamlSource(name, Files.readAllBytes(path));
         } catch (IOException e) {
             YamlSource s = new YamlSource(name, new byte[0]);
             s.problems.clear();
-            s.problems.add(new Problem(name, 0, 0, "cannot read the file: " + e.getMessage()));
+            s.problems.add(new Problem(name, 0, 0, "cannot read the file: " + e.getMessage()));  // no position: no text
             return s;
         }
     }
@@ -73,7 +196,10 @@ public final class YamlSource {
     private Node compose(String text) {
         LoaderOptions options = new LoaderOptions();
         options.setAllowDuplicateKeys(true); // found and reported with positions by YamlMap
-        options.setMaxAliasesForCollections(50);
+        options.setMaxAliasesForCollections(MAX_ALIASES);
+        options.setNestingDepthLimit(MAX_DEPTH);
+        options.setCodePointLimit(MAX_BYTES + 1);  // the byte limit comes first, with its own message
+        options.setMergeOnCompose(true);  // '<<: *defaults' reads as the keys it merges; a key of the mapping wins
         try {
             // what new Yaml(options).compose(reader) does, without building the Yaml object's constructor and
             // representer (classes and start-up time a node tree does not need)
@@ -91,9 +217,60 @@ public final class YamlSource {
                     "YAML syntax error: " + what + context + "; expected well-formed YAML"));
             return null;
         } catch (YAMLException e) {
-            problems.add(new Problem(file, 1, 1, "YAML error: " + e.getMessage()));
+            String msg = String.valueOf(e.getMessage());
+            if (msg.startsWith("Number of aliases")) {
+                Mark m = locate(text, true, options);
+                problems.add(new Problem(file, m == null ? 1 : m.getLine() + 1, m == null ? 1 : m.getColumn() + 1,
+                        "more than " + MAX_ALIASES + " aliases to mappings or lists (a file that expands to a huge tree: an alias bomb); "
+                                + "expected at most " + MAX_ALIASES));
+            } else if (msg.startsWith("Nesting Depth")) {
+                Mark m = locate(text, false, options);
+                problems.add(new Problem(file, m == null ? 1 : m.getLine() + 1, m == null ? 1 : m.getColumn() + 1,
+                        "mappings and lists nested more than " + MAX_DEPTH + " deep; expected at most " + MAX_DEPTH));
+            } else {
+                problems.add(new Problem(file, 1, 1, "YAML error: " + msg));
+            }
+            return null;
+        } catch (StackOverflowError e) {
+            problems.add(new Problem(file, 1, 1, "YAML nested too deeply to read; expected at most " + MAX_DEPTH + " levels"));
             return null;
         }
+    }
+
+    /**
+     * Where the alias over the limit stands ({@code aliases}), or the first collection nested too deep: read from the
+     * parser's events, which hold positions (the composer's exceptions do not) and expand nothing.
+     */
+    private static Mark locate(String text, boolean aliases, LoaderOptions options) {
+        LoaderOptions plain = new LoaderOptions();
+        plain.setCodePointLimit(options.getCodePointLimit());
+        ParserImpl parser = new ParserImpl(new StreamReader(new StringReader(text)), plain);
+        Set<String> collections = new java.util.HashSet<>();
+        int count = 0;
+        int depth = 0;
+        try {
+            while (parser.peekEvent() != null) {
+                org.yaml.snakeyaml.events.Event e = parser.getEvent();
+                if (e instanceof org.yaml.snakeyaml.events.CollectionStartEvent c) {
+                    if (c.getAnchor() != null) {
+                        collections.add(c.getAnchor());
+                    }
+                    if (++depth > MAX_DEPTH && !aliases) {
+                        return e.getStartMark();
+                    }
+                } else if (e instanceof org.yaml.snakeyaml.events.CollectionEndEvent) {
+                    depth--;
+                } else if (e instanceof org.yaml.snakeyaml.events.AliasEvent a && aliases && collections.contains(a.getAnchor())
+                        && ++count > MAX_ALIASES) {
+                    return e.getStartMark();
+                } else if (e instanceof org.yaml.snakeyaml.events.StreamEndEvent) {
+                    return null;
+                }
+            }
+        } catch (YAMLException e) {
+            return null;
+        }
+        return null;
     }
 
     public String file() {
@@ -130,13 +307,19 @@ public final class YamlSource {
         return problems;
     }
 
+    /**
+     * Records a problem once: the same message at the same place (a default that every server inherits, an alias
+     * read from several places) is one mistake.
+     */
     public void problem(Node at, String message) {
-        if (at == null) {
-            problems.add(new Problem(file, 0, 0, message));
-        } else {
-            problems.add(new Problem(file, at.getStartMark().getLine() + 1, at.getStartMark().getColumn() + 1, message));
+        Problem p = at == null ? new Problem(file, 1, 1, message)
+                : new Problem(file, at.getStartMark().getLine() + 1, at.getStartMark().getColumn() + 1, message);
+        if (seen.add(p)) {
+            problems.add(p);
         }
     }
+
+    private final Set<Problem> seen = new java.util.HashSet<>();
 
     /** {@code file:line:column} of a node, for "where did this value come from". */
     public String where(Node at) {

@@ -37,6 +37,9 @@ public final class PlaybookLoader {
     public static final Duration DEFAULT_KILL_WAIT = Duration.ofSeconds(30);
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(10);
     public static final int DEFAULT_FORKS = 50;
+    /** The longest grace a stop may give (a day), and the longest wait after a KILL (an hour). */
+    public static final Duration MAX_GRACE = Duration.ofHours(24);
+    public static final Duration MAX_KILL_WAIT = Duration.ofHours(1);
 
     private final YamlSource src;
     private final Inventory inventory;
@@ -258,7 +261,7 @@ public final class PlaybookLoader {
         String name = m.string("name");
         List<String> tagList = m.strings("tags");
         Set<String> tags = tagList == null ? Set.of() : new LinkedHashSet<>(tagList);
-        Duration timeout = m.duration("timeout");
+        Duration timeout = m.duration("timeout", Duration.ofMillis(1), YamlMap.MAX_DURATION);
         Targets on = null;
         if (m.has("on")) {
             on = targets(m.map("on"), m.value("on"), "on");
@@ -271,8 +274,8 @@ public final class PlaybookLoader {
         switch (kind) {
             case STOP, KILL -> {
                 YamlMap p = params(m, action, kind == StepKind.STOP ? List.of("grace", "kill_wait") : List.of("kill_wait"));
-                grace = kind == StepKind.STOP ? orDefault(p == null ? null : p.duration("grace"), DEFAULT_GRACE) : Duration.ZERO;
-                killWait = orDefault(p == null ? null : p.duration("kill_wait"), DEFAULT_KILL_WAIT);
+                grace = kind == StepKind.STOP ? orDefault(p == null ? null : p.duration("grace", Duration.ofMillis(1), MAX_GRACE), DEFAULT_GRACE) : Duration.ZERO;
+                killWait = orDefault(p == null ? null : p.duration("kill_wait", Duration.ofMillis(1), MAX_KILL_WAIT), DEFAULT_KILL_WAIT);
                 if (timeout == null) {
                     timeout = grace.plus(killWait).plusSeconds(30);
                 }
