@@ -95,7 +95,7 @@ public final class RunCommand implements Callable<Integer> {
             planned = plan.dag();
         }
         err.print(TextRenderer.render(planned, showScripts, false));
-        Set<String> skip = new LinkedHashSet<>(skipHosts);
+        Set<String> skip = Inputs.canonicalHosts(skipHosts);
         if (!skip.isEmpty()) {
             err.println("Left out (--skip-host): " + String.join(", ", skip));
         }

@@ -66,6 +66,11 @@ public final class PlaybookLoader {
         if (top == null) {
             return null;
         }
+        if (!top.has("steps") && !top.has("targets") && (top.has("zones") || top.has("cluster") || top.has("obproxy"))) {
+            src.problem(top.node(), "this is an inventory (it has " + (top.has("zones") ? "'zones'" : top.has("cluster") ? "'cluster'" : "'obproxy'")
+                    + "), given as the playbook; expected a playbook (name:, targets:, steps:) as the argument and the inventory after -i");
+            return null;
+        }
         top.allow(TOP_KEYS);
         String name = top.requiredString("name");
         Targets targets = null;
@@ -170,11 +175,20 @@ public final class PlaybookLoader {
             }
             for (int i = 0; i < servers.size(); i++) {
                 String s = servers.get(i).trim();
+                Node itemAt = i < nodes.size() ? nodes.get(i) : t.value("servers");
+                // the canonical spelling: 010.0.1.1 is refused, DB1.example.com is db1.example.com, [::ffff:10.0.1.1]:2886 is 10.0.1.1:2886
+                io.obplay.inventory.HostName.HostPort hp = io.obplay.inventory.HostName.parseWithPort(s);
+                if (!hp.ok()) {
+                    src.problem(itemAt, "server '" + io.obplay.inventory.Show.escaped(s) + "': " + hp.error()
+                            + "; expected ip:agent_port, or a host for every observer on it");
+                    continue;
+                }
+                s = hp.port() == 0 ? hp.host() : io.obplay.inventory.HostName.withPort(hp.host(), hp.port());
                 List<Server> match = byName.getOrDefault(s, List.of());
                 if (match.isEmpty()) {
                     List<String> names = inventory.observers().stream().map(Server::agentAddress).toList();
                     String near = Suggest.nearest(s, names);
-                    src.problem(i < nodes.size() ? nodes.get(i) : t.value("servers"), "unknown server '" + s + "'"
+                    src.problem(itemAt, "unknown server '" + s + "'"
                             + (near != null ? " (did you mean '" + near + "'?)" : "") + "; servers are named ip:agent_port, and "
                             + inventory.source() + " has: " + abbreviate(names));
                 }
