@@ -99,7 +99,7 @@ public final class InputChecks {
         }
         HostName.HostPort hp = HostName.parseWithPort(rest);
         if (!hp.ok()) {
-            return new Jump(null, "'" + rest + "': " + hp.error() + "; expected [user@]host[:port]");
+            return new Jump(null, (user == null ? "" : "its host '" + rest + "': ") + hp.error() + "; expected [user@]host[:port]");
         }
         boolean bareV6 = !rest.startsWith("[") && rest.indexOf(':') != rest.lastIndexOf(':');
         String host = bareV6 || hp.host().indexOf(':') >= 0 ? "[" + hp.host() + "]" : hp.host();

@@ -131,6 +131,11 @@ public final class YamlSource {
             scalarSpans(root, inside, java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
         }
         boolean found = false;
+        if (root == null) {
+            // the syntax error that a tab in the indentation caused says less than the tab's own problem
+            int tabLine = tabs.get(0)[0] + 1;
+            problems.removeIf(p -> p.message().startsWith("YAML syntax error") && p.line() >= tabLine);
+        }
         for (int[] t : tabs) {
             boolean content = inside.stream().anyMatch(r -> t[0] > r[0] && t[0] <= r[1]);
             if (!content && (root != null || !found)) {
