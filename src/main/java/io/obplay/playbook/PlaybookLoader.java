@@ -383,7 +383,7 @@ public final class PlaybookLoader {
             }
             String problem = InventoryLoader.absolutePathProblem(w);
             if (problem != null) {
-                src.problem(at, "cleanup path '" + w + "': " + problem + " inside the server's declared directories, or a directory name");
+                src.problem(at, "cleanup path '" + io.obplay.inventory.Show.escaped(w) + "': " + problem + " inside the server's declared directories, or a directory name");
                 continue;
             }
             String path = w.replaceAll("/+$", "");
