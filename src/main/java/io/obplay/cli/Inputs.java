@@ -43,6 +43,10 @@ public final class Inputs {
             throw new CliException(ExitCodes.INVALID, "--agent must be IP:PORT (or [IPv6]:PORT), got '"
                     + io.obplay.inventory.Show.escaped(agent) + "'" + (hp.ok() ? ": it has no port" : ": " + hp.error()));
         }
+        if (hp.host().indexOf(':') >= 0 || !hp.host().matches("[0-9.]+")) {
+            throw new CliException(ExitCodes.INVALID, "--agent must be an IPv4 address and a port, got '" + io.obplay.inventory.Show.escaped(agent)
+                    + "': obshell's generic ids hold an IPv4 address (an IPv4-mapped IPv6 address is taken as its IPv4 address)");
+        }
         return new PlanOptions(limit, tags, skipTags, hp.host(), hp.port());
     }
 
