@@ -20,8 +20,17 @@ public final class InputChecks {
      * would make two different values look the same in a plan.
      */
     public static String controlProblem(String value) {
+        return controlProblem(value, false);
+    }
+
+    /** The same, allowing tabs (a tab is a rare but harmless character of a path: the scripts quote every path). */
+    public static String controlProblem(String value, boolean allowTab) {
         for (int i = 0; i < value.length(); ) {
             int cp = value.codePointAt(i);
+            if (allowTab && cp == '\t') {
+                i++;
+                continue;
+            }
             if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || Character.getType(cp) == Character.FORMAT
                     || cp == 0x2028 || cp == 0x2029) {
                 return "it holds " + name(cp) + " at character " + (value.codePointCount(0, i) + 1);

@@ -510,7 +510,7 @@ public final class InventoryLoader {
         if (p.isBlank()) {
             return "it is empty; expected an absolute path";
         }
-        String control = InputChecks.controlProblem(p);
+        String control = InputChecks.controlProblem(p, true);
         if (control != null) {
             return control + "; expected a path without control or invisible characters";
         }
