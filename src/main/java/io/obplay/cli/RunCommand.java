@@ -74,6 +74,9 @@ public final class RunCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (forks < 0 || forks > 10_000) {
+            throw new CliException(ExitCodes.INVALID, "--forks is " + forks + "; expected a number of hosts acted on at once, from 1 to 10000");
+        }
         if ((playbook == null) == (planFile == null)) {
             throw new CliException(ExitCodes.INVALID, "give either a PLAYBOOK or --plan FILE");
         }

@@ -56,7 +56,7 @@ class CliInputRefusalsTest {
                 pb + ":5:20: 'grace' is '9223372036854775807ms', far more than 24h", "2 problems found; nothing was run.");
         refused(run("run", "--yes", "--state-dir", dir.resolve("state").toString(), "-i", inv.toString(), pb.toString()),
                 "2 problems found; nothing was run.");
-        assertTrue(!Files.exists(dir.resolve("state").resolve("obplay.db")) || true);
+        assertTrue(!Files.exists(dir.resolve("state")), "nothing was recorded: the state directory was not even made");
     }
 
     @Test
@@ -102,6 +102,13 @@ class CliInputRefusalsTest {
                 "--agent must be an IPv4 address and a port, got '[2001:DB8::9]:2886'");
         CliTest.Result mapped = run("plan", "-i", inv.toString(), stop.toString(), "--agent", "[::ffff:10.0.0.9]:2886", "--format", "obshell");
         assertEquals(0, mapped.code(), mapped.err());
+    }
+
+    @Test
+    void forksOutOfRange() {
+        CliTest.Result r = run("run", "--yes", "--forks", "-3", "--state-dir", dir.resolve("state").toString(), "-i", inv.toString(), stop.toString());
+        refused(r, "--forks is -3; expected a number of hosts acted on at once, from 1 to 10000");
+        assertTrue(!r.err().contains("Plan:"), r.err());
     }
 
     @Test
