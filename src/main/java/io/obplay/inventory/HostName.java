@@ -159,13 +159,13 @@ public final class HostName {
         String[] labels = name.split("\\.", -1);
         boolean allNumeric = true;
         for (String l : labels) {
-            allNumeric &= !l.isEmpty() && (l.chars().allMatch(c -> c >= '0' && c <= '9') || l.matches("(?i)0x[0-9a-f]*"));
+            allNumeric &= digits(l) || hex(l);
         }
         if (allNumeric) {
             if (labels.length == 4 && s.equals(name)) {
                 StringBuilder out = new StringBuilder();
                 for (String l : labels) {
-                    if (!l.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                    if (!digits(l)) {
                         return bad("'" + l + "' is hexadecimal; expected an IPv4 address as four decimal numbers, such as 10.0.1.1");
                     }
                     if (l.length() > 1 && l.charAt(0) == '0') {
@@ -207,11 +207,36 @@ public final class HostName {
             }
         }
         String last = labels[labels.length - 1];
-        if (last.chars().allMatch(c -> c >= '0' && c <= '9')) {
+        if (digits(last)) {
             return bad("it ends in the number '" + last + "', like a mistyped IPv4 address; expected four decimal numbers "
                     + "such as 10.0.1.1, or a host name");
         }
         return new Parsed(name.toLowerCase(Locale.ROOT), null);
+    }
+
+    private static boolean digits(String l) {
+        if (l.isEmpty()) {
+            return false;
+        }
+        for (int i = 0; i < l.length(); i++) {
+            if (l.charAt(i) < '0' || l.charAt(i) > '9') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** 0x followed by hexadecimal digits (or none), as inet_aton reads it. */
+    private static boolean hex(String l) {
+        if (l.length() < 2 || l.charAt(0) != '0' || (l.charAt(1) != 'x' && l.charAt(1) != 'X')) {
+            return false;
+        }
+        for (int i = 2; i < l.length(); i++) {
+            if (Character.digit(l.charAt(i), 16) < 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static Parsed ipv6(String s) {
@@ -228,7 +253,7 @@ public final class HostName {
         String tail = text.substring(lastColon + 1);
         if (tail.indexOf('.') >= 0) {
             Parsed v4 = ipv4OrName(tail);
-            if (!v4.ok() || !v4.host().matches("[0-9.]+")) {
+            if (!v4.ok() || v4.host().chars().anyMatch(c -> c != '.' && (c < '0' || c > '9'))) {
                 return bad("its IPv4 part '" + tail + "' is not an IPv4 address" + (v4.ok() ? "" : ": " + v4.error()));
             }
             String[] p = v4.host().split("\\.");

@@ -66,6 +66,13 @@ public final class YamlSource {
     /** The text, or null after a problem naming the first byte that is not UTF-8; a BOM is dropped. */
     private String decode(byte[] bytes) {
         int start = bytes.length >= 3 && (bytes[0] & 0xff) == 0xef && (bytes[1] & 0xff) == 0xbb && (bytes[2] & 0xff) == 0xbf ? 3 : 0;
+        boolean ascii = true;
+        for (int i = start; i < bytes.length && ascii; i++) {
+            ascii = bytes[i] >= 0;
+        }
+        if (ascii) {
+            return new String(bytes, start, bytes.length - start, StandardCharsets.ISO_8859_1);  // the common case, fast
+        }
         java.nio.charset.CharsetDecoder d = StandardCharsets.UTF_8.newDecoder()
                 .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
                 .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
@@ -102,13 +109,22 @@ public final class YamlSource {
      */
     private Node checkTabs(String text, Node root) {
         List<int[]> tabs = null;  // line, column (0-based) of the first tab in a line's indentation
+        int tab = text.indexOf('\t');
+        if (tab < 0) {
+            return root;
+        }
         int line = 0;
         for (int i = 0; i < text.length(); ) {
             int j = i;
             while (j < text.length() && (text.charAt(j) == ' ' || text.charAt(j) == '\t')) {
                 j++;
             }
-            int tab = text.indexOf('\t', i);
+            if (tab < i) {
+                tab = text.indexOf('\t', i);
+                if (tab < 0) {
+                    break;
+                }
+            }
             boolean content = j < text.length() && text.charAt(j) != '\n' && text.charAt(j) != '\r' && text.charAt(j) != '#';
             if (tab >= 0 && tab < j && content) {
                 if (tabs == null) {
