@@ -40,6 +40,22 @@ public final class InputChecks {
         return null;
     }
 
+    /**
+     * Records a problem when a name that the plan shows (cluster, zone, obproxy cluster, playbook, step, tag) holds
+     * control or invisible characters, which would make the plan read other than it is; true when it is clean.
+     */
+    public static boolean shownName(YamlSource src, org.yaml.snakeyaml.nodes.Node at, String what, String value) {
+        if (value == null) {
+            return true;
+        }
+        String c = controlProblem(value);
+        if (c != null) {
+            src.problem(at, what + " '" + Show.escaped(value) + "': " + c + "; expected a name without control or invisible characters");
+            return false;
+        }
+        return true;
+    }
+
     /** Only NUL: a shell string cannot hold it (a var may hold line breaks; templates quote them). */
     public static String nulProblem(String value) {
         int at = value.indexOf('\0');

@@ -73,6 +73,7 @@ public final class InventoryLoader {
         }
         top.allow(TOP_KEYS);
         String cluster = top.requiredString("cluster");
+        InputChecks.shownName(src, top.value("cluster"), "the cluster name", cluster);
         TransportKind transport = top.enumValue("transport", TransportKind.class);
         if (transport == null) {
             transport = TransportKind.SSH;
@@ -106,6 +107,7 @@ public final class InventoryLoader {
     }
 
     private Zone readZone(String zoneName, YamlMap zonesMap, Layer topSsh, Layer topObserver, Layer topVars, String cluster) {
+        InputChecks.shownName(src, zonesMap.keyNode(zoneName), "the zone name", zoneName);
         YamlMap zone = zonesMap.map(zoneName);
         List<Server> servers = new ArrayList<>();
         if (zone == null) {
@@ -262,6 +264,7 @@ public final class InventoryLoader {
                 continue;
             }
             String name = c.string("name");
+            InputChecks.shownName(src, c.value("name"), "the obproxy cluster name", name);
             if (name == null) {
                 name = "obproxy-" + id;
             }

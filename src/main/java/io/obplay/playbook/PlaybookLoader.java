@@ -73,6 +73,7 @@ public final class PlaybookLoader {
         }
         top.allow(TOP_KEYS);
         String name = top.requiredString("name");
+        io.obplay.inventory.InputChecks.shownName(src, top.value("name"), "the playbook name", name);
         Targets targets = null;
         if (!top.has("targets")) {
             src.problem(top.node(), "the playbook needs 'targets': all: true, zones: [...], servers: [...] or obproxy: {...}");
@@ -273,7 +274,11 @@ public final class PlaybookLoader {
         String action = actions.get(0);
         StepKind kind = StepKind.valueOf(action.toUpperCase());
         String name = m.string("name");
+        io.obplay.inventory.InputChecks.shownName(src, m.value("name"), "the step name", name);
         List<String> tagList = m.strings("tags");
+        if (tagList != null) {
+            tagList.forEach(t -> io.obplay.inventory.InputChecks.shownName(src, m.value("tags"), "the tag", t));
+        }
         Set<String> tags = tagList == null ? Set.of() : new LinkedHashSet<>(tagList);
         Duration timeout = m.duration("timeout", Duration.ofMillis(1), YamlMap.MAX_DURATION);
         Targets on = null;

@@ -216,6 +216,14 @@ class InventoryLoaderRefusalsTest {
     }
 
     @Test
+    void namesShownInThePlanHoldNoControlOrInvisibleCharacters() {
+        assertEquals(List.of(
+                "inv.yaml:1:10: the cluster name 'c\\u202eevil': it holds the invisible character U+202E at character 2; expected a name without control or invisible characters",
+                "inv.yaml:3:3: the zone name 'z1\\x1b[2J': it holds an escape character at character 3; expected a name without control or invisible characters"),
+                problems("cluster: \"c\\u202Eevil\"\nzones:\n  \"z1\\e[2J\": { servers: [ { host: 10.0.0.1 } ] }\n"));
+    }
+
+    @Test
     void jumpHostsAreCanonical() throws Exception {
         Inventory inv = load("""
                 cluster: c

@@ -136,6 +136,15 @@ class PlaybookLoaderRefusalsTest {
     }
 
     @Test
+    void namesAndTagsHoldNoControlOrInvisibleCharacters() {
+        assertEquals(List.of(
+                "pb.yaml:1:7: the playbook name 'x\\u2066y': it holds the invisible character U+2066 at character 2; expected a name without control or invisible characters",
+                "pb.yaml:5:11: the step name 'a\\nb': it holds a line break (\\n) at character 2; expected a name without control or invisible characters",
+                "pb.yaml:6:11: the tag 'd\\x00': it holds a NUL character at character 2; expected a name without control or invisible characters"),
+                problems("name: \"x\\u2066y\"\ntargets: { all: true }\nsteps:\n  - stop: {}\n    name: \"a\\nb\"\n    tags: [\"d\\0\"]\n"));
+    }
+
+    @Test
     void crlfBomAnchorsAndMergeKeysPlanAsTheirPlainEquivalents() throws Exception {
         Playbook plain = load("""
                 name: x
