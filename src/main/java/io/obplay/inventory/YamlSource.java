@@ -153,7 +153,8 @@ public final class YamlSource {
             problems.removeIf(p -> p.message().startsWith("YAML syntax error") && p.line() >= tabLine);
         }
         for (int[] t : tabs) {
-            boolean content = inside.stream().anyMatch(r -> t[0] > r[0] && t[0] <= r[1]);
+            // a scalar that ends at column 0 of a line (a block text's final line break) does not hold that line
+            boolean content = inside.stream().anyMatch(r -> t[0] > r[0] && (t[0] < r[1] || (t[0] == r[1] && r[2] > 0)));
             if (!content && (root != null || !found)) {
                 problems.add(new Problem(file, t[0] + 1, t[1] + 1, "a tab is used for indentation; expected spaces (YAML indents with spaces only)"));
                 found = true;
@@ -168,7 +169,7 @@ public final class YamlSource {
         }
         if (n instanceof ScalarNode s) {
             if (s.getEndMark().getLine() > s.getStartMark().getLine()) {
-                out.add(new int[]{s.getStartMark().getLine(), s.getEndMark().getLine()});
+                out.add(new int[]{s.getStartMark().getLine(), s.getEndMark().getLine(), s.getEndMark().getColumn()});
             }
         } else if (n instanceof SequenceNode q) {
             for (Node c : q.getValue()) {
