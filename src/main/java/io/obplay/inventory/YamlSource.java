@@ -53,13 +53,18 @@ public final class YamlSource {
             problems.add(new Problem(file, 1, 1, "the file is " + bytes.length + " bytes, over obplay's limit of "
                     + MAX_BYTES / (1024 * 1024) + " MiB for an inventory or a playbook; expected a smaller file"));
         }
-        this.root = text == null ? null : checkTabs(text, compose(text));
+        this.root = text == null ? null : expansion(text, checkTabs(text, compose(text)));
     }
 
     /** The largest input file read (16 MiB: about 600,000 servers one per line). */
     public static final int MAX_BYTES = 16 * 1024 * 1024;
-    /** Aliases (*name) to mappings or lists in one file; more is refused as a possible alias bomb. */
-    static final int MAX_ALIASES = 100;
+    /**
+     * Aliases ({@code *name}, {@code <<: *name}) to mappings or lists in one file, and the nodes the file would
+     * have with every alias written out: more is refused as an alias bomb. obplay reads the tree with aliases
+     * shared, never expanded, so memory stays bounded either way; the limits keep it so for whatever reads it next.
+     */
+    static final int MAX_ALIASES = 10_000;
+    static final int MAX_EXPANDED = 1_000_000;
     /** Mappings and lists nested in one another. */
     static final int MAX_DEPTH = 50;
 
@@ -161,6 +166,49 @@ public final class YamlSource {
             }
         }
         return root;
+    }
+
+    /** Refuses a tree that, aliases written out, would have more than {@link #MAX_EXPANDED} nodes. */
+    private Node expansion(String text, Node root) {
+        if (root == null || text.indexOf('*') < 0) {
+            return root;  // no alias
+        }
+        Node[] culprit = new Node[1];
+        long n = expandedSize(root, new java.util.IdentityHashMap<>(), culprit);
+        if (n > MAX_EXPANDED) {
+            Node at = culprit[0] != null ? culprit[0] : root;
+            String anchor = at.getAnchor();
+            problems.add(new Problem(file, at.getStartMark().getLine() + 1, at.getStartMark().getColumn() + 1,
+                    (anchor != null ? "the anchor '" + anchor + "'" : "this") + " expands, with its aliases written out, to more than "
+                            + MAX_EXPANDED + " nodes (an alias bomb); expected a file that means at most " + MAX_EXPANDED + " values"));
+            return null;
+        }
+        return root;
+    }
+
+    /** The nodes under {@code n} with aliases expanded, at most MAX_EXPANDED + 1; the first collection over it. */
+    private static long expandedSize(Node n, java.util.Map<Node, Long> memo, Node[] culprit) {
+        Long known = memo.get(n);
+        if (known != null) {
+            return known;
+        }
+        long total = 1;
+        if (n instanceof SequenceNode q) {
+            for (Node c : q.getValue()) {
+                total = Math.min(MAX_EXPANDED + 1L, total + expandedSize(c, memo, culprit));
+            }
+        } else if (n instanceof MappingNode m) {
+            for (NodeTuple t : m.getValue()) {
+                total = Math.min(MAX_EXPANDED + 1L, total + expandedSize(t.getKeyNode(), memo, culprit) + expandedSize(t.getValueNode(), memo, culprit));
+            }
+        } else {
+            return 1;
+        }
+        if (total > MAX_EXPANDED && culprit[0] == null) {
+            culprit[0] = n;  // post-order: the innermost collection that explodes
+        }
+        memo.put(n, total);
+        return total;
     }
 
     private static void scalarSpans(Node n, List<int[]> out, Set<Node> seen) {

@@ -74,13 +74,14 @@ class InventoryLoaderRefusalsTest {
     }
 
     @Test
-    void aliasBombIsRefusedQuicklyAtTheAlias() {
-        StringBuilder y = new StringBuilder("cluster: c\nvars:\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    void aliasBombIsRefusedQuicklyAtTheAnchorThatExplodes() {
+        // "billion laughs": 9 levels of 9 aliases, 81 aliases in all, 9^9 = 387,420,489 values written out
+        StringBuilder y = new StringBuilder("cluster: c\nvars:\n  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
         String prev = "a";
-        for (int i = 0; i < 12; i++) {
+        for (int i = 0; i < 9; i++) {
             String name = "l" + i;
             y.append("  ").append(name).append(": &").append(name).append(" [");
-            for (int j = 0; j < 10; j++) {
+            for (int j = 0; j < 9; j++) {
                 y.append(j == 0 ? "" : ", ").append('*').append(prev);
             }
             y.append("]\n");
@@ -90,10 +91,31 @@ class InventoryLoaderRefusalsTest {
         long t0 = System.nanoTime();
         List<String> p = problems(y.toString());
         long ms = (System.nanoTime() - t0) / 1_000_000;
-        // the 101st alias: line 3 + 10 (the 10 aliases of each of l0 .. l9 are 100), its first item
-        assertEquals("inv.yaml:14:14: more than 100 aliases to mappings or lists (a file that expands to a huge tree: an alias bomb); "
-                + "expected at most 100", one(p));
-        assertTrue(ms < 60_000, ms + " ms");  // not a timing test: a bound that an expansion of 10^13 nodes would never meet
+        // 9^7 = 4,782,969 values under l5 (line 9), the first over a million; its anchor '&l5' is at column 7
+        assertEquals("inv.yaml:9:7: the anchor 'l5' expands, with its aliases written out, to more than 1000000 nodes (an alias bomb); "
+                + "expected a file that means at most 1000000 values", one(p));
+        assertTrue(ms < 60_000, ms + " ms");  // not a timing test: a bound that an expansion of 10^8 values would never meet
+    }
+
+    @Test
+    void tooManyAliasesAreRefusedAtTheFirstOneOverTheLimit() {
+        StringBuilder y = new StringBuilder("cluster: c\nobserver: &o { home_path: /home/admin/ob }\nzones:\n  z1:\n    servers:\n");
+        for (int i = 0; i < 10_001; i++) {
+            y.append("      - { <<: *o, host: 10.0.").append(i / 250).append('.').append(i % 250 + 1).append(" }\n");
+        }
+        assertEquals("inv.yaml:10006:15: more than 10000 aliases to mappings or lists (a file that expands to a huge tree: an alias bomb); "
+                + "expected at most 10000", one(problems(y.toString())));
+    }
+
+    @Test
+    void manyMergesOfOneDefaultAreFine() throws Exception {
+        StringBuilder y = new StringBuilder("cluster: c\nobserver: &d { home_path: /home/admin/ob, mysql_port: 3881 }\nzones:\n  z1:\n    servers:\n");
+        for (int i = 0; i < 1_000; i++) {
+            y.append("      - { <<: *d, host: 10.0.").append(i / 250).append('.').append(i % 250 + 1).append(" }\n");
+        }
+        Inventory inv = load(y.toString());
+        assertEquals(1_000, inv.observers().size());
+        assertEquals(3881, inv.observers().get(999).ports().get("mysql_port"));
     }
 
     @Test
