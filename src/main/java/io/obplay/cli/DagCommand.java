@@ -207,7 +207,7 @@ public final class DagCommand implements Runnable {
                     throw refused(e);
                 }
                 err.println("Retrying DAG " + d.id() + ": the sub-tasks that failed or never ran");
-                return RunSession.run(store, inv, d.dagId(), new RunOptions(new java.util.LinkedHashSet<>(skipHosts), "left out with --skip-host", 0),
+                return RunSession.run(store, inv, d.dagId(), new RunOptions(Inputs.canonicalHosts(skipHosts), "left out with --skip-host", 0),
                         spec.commandLine().getOut(), err, json, junit);
             }
         }

@@ -50,7 +50,11 @@ public final class InventoryCommand implements Callable<Integer> {
     }
 
     private boolean shown(Server s) {
-        return host == null || s.name().equals(host) || s.host().equals(host);
+        if (host == null || s.name().equals(host) || s.host().equals(host)) {
+            return true;
+        }
+        java.util.Set<String> canonical = Inputs.canonicalHosts(java.util.List.of(host));
+        return canonical.contains(s.name()) || canonical.contains(s.host());
     }
 
     private String text(Inventory inv) {

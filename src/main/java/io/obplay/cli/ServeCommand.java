@@ -99,6 +99,16 @@ public final class ServeCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         String[] hostPort = hostPort(listen, "--listen");
         String[] agentHostPort = agent == null ? null : hostPort(agent, "--agent");
+        if (agentHostPort != null) {
+            // the same host rules as the inventory's, and a port from 1 to 65535
+            io.obplay.inventory.HostName.Parsed h = io.obplay.inventory.HostName.parse(agentHostPort[0]);
+            if (!h.ok() || io.obplay.inventory.HostName.port(agentHostPort[1]) == 0) {
+                throw new CliException(ExitCodes.INVALID, "--agent must be IP:PORT (or [IPv6]:PORT), got '"
+                        + io.obplay.inventory.Show.escaped(agent) + "': "
+                        + (h.ok() ? "'" + agentHostPort[1] + "' is not a port number from 1 to 65535" : h.error()));
+            }
+            agentHostPort[0] = h.host();
+        }
         Duration graceD = duration(grace, "--grace");
         Duration killWaitD = duration(killWait, "--kill-wait");
         Duration drainD = duration(drain, "--drain");

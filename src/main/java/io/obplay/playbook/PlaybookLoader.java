@@ -37,6 +37,9 @@ public final class PlaybookLoader {
     public static final Duration DEFAULT_KILL_WAIT = Duration.ofSeconds(30);
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(10);
     public static final int DEFAULT_FORKS = 50;
+    /** The longest grace a stop may give (a day), and the longest wait after a KILL (an hour). */
+    public static final Duration MAX_GRACE = Duration.ofHours(24);
+    public static final Duration MAX_KILL_WAIT = Duration.ofHours(1);
 
     private final YamlSource src;
     private final Inventory inventory;
@@ -63,8 +66,14 @@ public final class PlaybookLoader {
         if (top == null) {
             return null;
         }
+        if (!top.has("steps") && !top.has("targets") && (top.has("zones") || top.has("cluster") || top.has("obproxy"))) {
+            src.problem(top.node(), "this is an inventory (it has " + (top.has("zones") ? "'zones'" : top.has("cluster") ? "'cluster'" : "'obproxy'")
+                    + "), given as the playbook; expected a playbook (name:, targets:, steps:) as the argument and the inventory after -i");
+            return null;
+        }
         top.allow(TOP_KEYS);
         String name = top.requiredString("name");
+        io.obplay.inventory.InputChecks.shownName(src, top.value("name"), "the playbook name", name);
         Targets targets = null;
         if (!top.has("targets")) {
             src.problem(top.node(), "the playbook needs 'targets': all: true, zones: [...], servers: [...] or obproxy: {...}");
@@ -167,11 +176,20 @@ public final class PlaybookLoader {
             }
             for (int i = 0; i < servers.size(); i++) {
                 String s = servers.get(i).trim();
+                Node itemAt = i < nodes.size() ? nodes.get(i) : t.value("servers");
+                // the canonical spelling: 010.0.1.1 is refused, DB1.example.com is db1.example.com, [::ffff:10.0.1.1]:2886 is 10.0.1.1:2886
+                io.obplay.inventory.HostName.HostPort hp = io.obplay.inventory.HostName.parseWithPort(s);
+                if (!hp.ok()) {
+                    src.problem(itemAt, "server '" + io.obplay.inventory.Show.escaped(s) + "': " + hp.error()
+                            + "; expected ip:agent_port, or a host for every observer on it");
+                    continue;
+                }
+                s = hp.port() == 0 ? hp.host() : io.obplay.inventory.HostName.withPort(hp.host(), hp.port());
                 List<Server> match = byName.getOrDefault(s, List.of());
                 if (match.isEmpty()) {
                     List<String> names = inventory.observers().stream().map(Server::agentAddress).toList();
                     String near = Suggest.nearest(s, names);
-                    src.problem(i < nodes.size() ? nodes.get(i) : t.value("servers"), "unknown server '" + s + "'"
+                    src.problem(itemAt, "unknown server '" + s + "'"
                             + (near != null ? " (did you mean '" + near + "'?)" : "") + "; servers are named ip:agent_port, and "
                             + inventory.source() + " has: " + abbreviate(names));
                 }
@@ -256,9 +274,13 @@ public final class PlaybookLoader {
         String action = actions.get(0);
         StepKind kind = StepKind.valueOf(action.toUpperCase());
         String name = m.string("name");
+        io.obplay.inventory.InputChecks.shownName(src, m.value("name"), "the step name", name);
         List<String> tagList = m.strings("tags");
+        if (tagList != null) {
+            tagList.forEach(t -> io.obplay.inventory.InputChecks.shownName(src, m.value("tags"), "the tag", t));
+        }
         Set<String> tags = tagList == null ? Set.of() : new LinkedHashSet<>(tagList);
-        Duration timeout = m.duration("timeout");
+        Duration timeout = m.duration("timeout", Duration.ofMillis(1), YamlMap.MAX_DURATION);
         Targets on = null;
         if (m.has("on")) {
             on = targets(m.map("on"), m.value("on"), "on");
@@ -271,8 +293,8 @@ public final class PlaybookLoader {
         switch (kind) {
             case STOP, KILL -> {
                 YamlMap p = params(m, action, kind == StepKind.STOP ? List.of("grace", "kill_wait") : List.of("kill_wait"));
-                grace = kind == StepKind.STOP ? orDefault(p == null ? null : p.duration("grace"), DEFAULT_GRACE) : Duration.ZERO;
-                killWait = orDefault(p == null ? null : p.duration("kill_wait"), DEFAULT_KILL_WAIT);
+                grace = kind == StepKind.STOP ? orDefault(p == null ? null : p.duration("grace", Duration.ofMillis(1), MAX_GRACE), DEFAULT_GRACE) : Duration.ZERO;
+                killWait = orDefault(p == null ? null : p.duration("kill_wait", Duration.ofMillis(1), MAX_KILL_WAIT), DEFAULT_KILL_WAIT);
                 if (timeout == null) {
                     timeout = grace.plus(killWait).plusSeconds(30);
                 }
@@ -372,7 +394,7 @@ public final class PlaybookLoader {
             }
             String problem = InventoryLoader.absolutePathProblem(w);
             if (problem != null) {
-                src.problem(at, "cleanup path '" + w + "': " + problem + " inside the server's declared directories, or a directory name");
+                src.problem(at, "cleanup path '" + io.obplay.inventory.Show.escaped(w) + "': " + problem + " inside the server's declared directories, or a directory name");
                 continue;
             }
             String path = w.replaceAll("/+$", "");
