@@ -888,7 +888,8 @@ class StepScriptsTest {
                     StepScripts.kill(px, Duration.ofSeconds(30)),
                     StepScripts.cleanup(ob, List.of(home + "/log", home + "/store", home.toString())),
                     StepScripts.cleanup(px, List.of(home + "/etc", home + "/it's")),
-                    StepScripts.shell(ob, "ls -l\necho 'done'"));
+                    StepScripts.shell(ob, "ls -l\necho 'done'"),
+                    StepScripts.shell(px, StepScripts.statusCommand(px)));
         }
 
         @Test
