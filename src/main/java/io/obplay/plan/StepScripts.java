@@ -149,6 +149,12 @@ public final class StepScripts {
     public static Script shell(Server s, String command) {
         Objects.requireNonNull(command, "command");
         noNul(command, "command");
+        String library = shellLibrary(command);
+        if (library != null) {
+            // obplay's own read-only command: its library's functions at the top level, run from /
+            return new Script("#!/bin/sh\n# obplay shell step: obplay's read-only status report of the server;"
+                    + " exits 0.\ncd / || exit 1\n" + command + "\n", List.of(), List.of(), library);
+        }
         String home = trimSlashes(s.home());
         StringBuilder b = new StringBuilder(512 + 2 * command.length()).append("#!/bin/sh\n"
                 + "# obplay shell step: run the command below in the server's home (or in / if there is none);\n"
@@ -163,7 +169,7 @@ public final class StepScripts {
         b.append("rc=$?\n"
                 + "[ \"$rc\" -eq 0 ] || printf 'obplay: FAILED: the command exited with status %s\\n' \"$rc\"\n"
                 + "exit \"$rc\"\n");
-        return new Script(b.toString(), List.of(), List.of(), shellLibrary(command));
+        return new Script(b.toString(), List.of(), List.of(), null);
     }
 
     /** The library a shell command calls: {@link #STATUS_LIBRARY} when its first line is that library's marker. */
