@@ -1332,4 +1332,30 @@ class StepScriptsTest {
             assertLine(r, "port(s) [" + ports[0] + " on 127.0.0.5] LISTEN on addresses that are not 127.0.0.2:2886's");
         }
     }
+
+    @Nested
+    class Addresses {
+
+        String own(String host) throws Exception {
+            String script = StepScripts.library(StepScripts.STATUS_LIBRARY) + "\nNAME=x HOST=" + StepScripts.quote(host)
+                    + " HOME_DIR=/nonexistent-obplay-home PORTS='1'\ncheck_home\nown_addrs\nprintf '%s\\n' \"$OWN_SHOWN\"\n";
+            Result r = exec(List.of("/bin/sh", "-c", script), null);
+            assertEquals(0, r.code, r.out);
+            return r.out.strip();
+        }
+
+        @Test
+        void hostsAreReadAsTheAddressesTheyAreOnTheHost() throws Exception {
+            assertEquals("127.0.0.1", own("127.0.0.1"));
+            assertEquals("10.0.0.1", own("::ffff:10.0.0.1"), "an IPv4-mapped address is its IPv4 address");
+            assertEquals("2001:db8::1", own("[2001:DB8:0:0::1]"));
+            assertEquals("fe80::1", own("fe80::1%eth0"));
+            assertEquals("1:2:3:4:5:6:7:8", own("1:2:3:4:5:6:7:8"));
+            assertEquals("1::", own("1:0:0:0:0:0:0:0"));
+            assertEquals("0.0.0.0", own("0.0.0.0"));
+            assertTrue(own("localhost").contains("127.0.0.1"), "a name is resolved on the host");
+            assertEquals("", own("no-such-host.invalid"));
+            assertEquals("", own("1.2.3.256"));
+        }
+    }
 }
