@@ -23,10 +23,12 @@ import java.util.Objects;
  * <p>Exit status of stop, kill and cleanup scripts:
  * <ul>
  *   <li>{@value #OK}: done (also "already stopped", and a stale pid file that was removed);</li>
- *   <li>{@value #FAILED}: failed (a pid file that holds no pid, a signal or a deletion that did not work);</li>
- *   <li>{@value #REFUSED}: refused for safety, nothing was signalled or deleted (a process or a LISTENing port
- *       that the pid file does not account for; a path that is relative, {@code /}, has {@code ..}, or lies
- *       outside the server's declared directories; cleanup while the server runs);</li>
+ *   <li>{@value #FAILED}: failed (a pid file that holds no pid, a signal or a deletion that did not work, a
+ *       process or port of the server that came back while waiting or settling);</li>
+ *   <li>{@value #REFUSED}: refused for safety, nothing was signalled or deleted (a process under the home or a
+ *       LISTENing port that no pid file accounts for; a pid file naming a process obplay cannot inspect; a path
+ *       that is relative, {@code /}, has {@code ..}, or lies outside the server's declared directories; cleanup
+ *       while the server runs);</li>
  *   <li>{@value #TIMEOUT}: timed out waiting for the process to end and its ports to be released.</li>
  * </ul>
  * A shell step exits with its command's status.
