@@ -82,6 +82,10 @@ public final class ServeCommand implements Callable<Integer> {
             description = "How long to wait for a process to exit after SIGKILL (default: ${DEFAULT-VALUE}).")
     String killWait;
 
+    @Option(names = "--settle", paramLabel = "DURATION", defaultValue = "3s",
+            description = "After a stop or kill, how long nothing of the server may run or listen again (default: ${DEFAULT-VALUE}).")
+    String settle;
+
     @Option(names = "--threads", paramLabel = "N", defaultValue = "16", description = "Request handler threads (default: ${DEFAULT-VALUE}).")
     int threads;
 
@@ -111,6 +115,7 @@ public final class ServeCommand implements Callable<Integer> {
         }
         Duration graceD = duration(grace, "--grace");
         Duration killWaitD = duration(killWait, "--kill-wait");
+        Duration settleD = duration(settle, "--settle");
         Duration drainD = duration(drain, "--drain");
         if (threads < 2 || threads > 1024) {
             throw new CliException(ExitCodes.INVALID, "--threads must be between 2 and 1024, got " + threads);
@@ -176,7 +181,7 @@ public final class ServeCommand implements Callable<Integer> {
         try {
             server = ShimServer.start(inv, store, auth, new ShimServer.Options(hostPort[0], port(hostPort[1], "--listen"),
                     agentHostPort == null ? null : agentHostPort[0], agentHostPort == null ? null : port(agentHostPort[1], "--agent"),
-                    obproxyCluster, dryRun, graceD, killWaitD, threads, drainD, tls, stateDir.toAbsolutePath().toString()), log);
+                    obproxyCluster, dryRun, graceD, killWaitD, settleD, threads, drainD, tls, stateDir.toAbsolutePath().toString()), log);
         } catch (IllegalArgumentException e) {
             store.close();
             throw new CliException(ExitCodes.INVALID, e.getMessage());

@@ -347,8 +347,11 @@ public final class InventoryLoader {
         int prometheus = port(settings, "prometheus_listen_port", layers, 2884);
         int rpc = port(settings, "rpc_listen_port", layers, 2885);
         int agent = port(settings, "agent_port", layers, 2886);
+        // obshell's names (lib/path/obproxy.go) and OBD's: both are looked for unless the inventory names one
+        boolean ownPid = find("pid_file", layers) != null;
+        boolean ownDaemon = find("daemon_pid_file", layers) != null;
         String pid = homeRelative(settings, "pid_file", layers, home, "run/obproxy.pid");
-        String daemon = homeRelative(settings, "daemon_pid_file", layers, home, "run/obproxyd-" + host + "-" + listen + ".pid");
+        String daemon = homeRelative(settings, "daemon_pid_file", layers, home, "run/obproxyd.pid");
         SshSettings ssh = ssh(settings, sshLayers);
         readVars(settings, vars);
         if (home == null || pid == null || daemon == null || ssh == null) {
@@ -367,7 +370,13 @@ public final class InventoryLoader {
         }
         Map<String, String> pidFiles = new LinkedHashMap<>();
         pidFiles.put("server", pid);
+        if (!ownPid) {
+            pidFiles.put("server_obd", home + "/run/obproxy-" + host + "-" + listen + ".pid");
+        }
         pidFiles.put("daemon", daemon);
+        if (!ownDaemon) {
+            pidFiles.put("daemon_obd", home + "/run/obproxyd-" + host + "-" + listen + ".pid");
+        }
         return new Server(Role.OBPROXY, "obproxy:" + clusterId + "/" + id, clusterName, clusterId, id, host, agent,
                 ssh, home, dirs, ports, pidFiles, settings);
     }

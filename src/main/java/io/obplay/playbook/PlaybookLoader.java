@@ -40,6 +40,7 @@ public final class PlaybookLoader {
     /** The longest grace a stop may give (a day), and the longest wait after a KILL (an hour). */
     public static final Duration MAX_GRACE = Duration.ofHours(24);
     public static final Duration MAX_KILL_WAIT = Duration.ofHours(1);
+    public static final Duration MAX_SETTLE = Duration.ofHours(1);
 
     private final YamlSource src;
     private final Inventory inventory;
@@ -288,15 +289,18 @@ public final class PlaybookLoader {
         Targets effective = on != null ? on : playbookTargets;
         Duration grace = null;
         Duration killWait = null;
+        Duration settle = null;
         Map<String, List<String>> paths = null;
         Map<String, String> command = null;
         switch (kind) {
             case STOP, KILL -> {
-                YamlMap p = params(m, action, kind == StepKind.STOP ? List.of("grace", "kill_wait") : List.of("kill_wait"));
+                YamlMap p = params(m, action, kind == StepKind.STOP ? List.of("grace", "kill_wait", "settle")
+                        : List.of("kill_wait", "settle"));
                 grace = kind == StepKind.STOP ? orDefault(p == null ? null : p.duration("grace", Duration.ofMillis(1), MAX_GRACE), DEFAULT_GRACE) : Duration.ZERO;
                 killWait = orDefault(p == null ? null : p.duration("kill_wait", Duration.ofMillis(1), MAX_KILL_WAIT), DEFAULT_KILL_WAIT);
+                settle = orDefault(p == null ? null : p.duration("settle", Duration.ZERO, MAX_SETTLE), Step.DEFAULT_SETTLE);
                 if (timeout == null) {
-                    timeout = grace.plus(killWait).plusSeconds(30);
+                    timeout = grace.plus(killWait).plus(settle).plusSeconds(30);
                 }
             }
             case CLEANUP -> {
@@ -311,7 +315,7 @@ public final class PlaybookLoader {
         if (name == null) {
             name = defaultName(kind, what.computeIfAbsent(effective, PlaybookLoader::what));
         }
-        return new Step(index, kind, name, tags, timeout, on, grace, killWait, paths, command, src.where(n));
+        return new Step(index, kind, name, tags, timeout, on, grace, killWait, settle, paths, command, src.where(n));
     }
 
     /** What the servers of targets are, per targets (by identity; steps share their playbook's). */

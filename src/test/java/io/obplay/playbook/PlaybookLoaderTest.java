@@ -49,7 +49,7 @@ class PlaybookLoaderTest {
                 serial: 1
                 steps:
                   - stop: { grace: 5s }
-                  - kill: {}
+                  - kill: { settle: 500ms }
                   - cleanup: { paths: [log, data_dir, /data/1/ob/sstable] }
                     on: { servers: ["10.0.1.2:2886"] }
                   - shell: "echo {{home_path}} {{ssh.user}}"
@@ -62,7 +62,11 @@ class PlaybookLoaderTest {
         Step stop = p.steps().get(0);
         assertEquals(Duration.ofSeconds(5), stop.grace());
         assertEquals(Duration.ofSeconds(30), stop.killWait());
-        assertEquals(Duration.ofSeconds(65), stop.timeout());
+        assertEquals(Step.DEFAULT_SETTLE, stop.settle());
+        assertEquals(Duration.ofSeconds(68), stop.timeout(), "grace + kill_wait + settle + 30s");
+        Step kill = p.steps().get(1);
+        assertEquals(Duration.ofMillis(500), kill.settle());
+        assertEquals(Duration.ofMillis(60_500), kill.timeout(), "kill_wait + settle + 30s");
         Step cleanup = p.steps().get(2);
         assertEquals(List.of("/data/ob/log", "/data/1/ob", "/data/1/ob/sstable"), cleanup.cleanupPaths().get("10.0.1.2:2886"));
         Step shell = p.steps().get(3);
