@@ -394,59 +394,62 @@ public final class PlaybookLoader {
     private Map<String, String> shell(YamlMap step, Targets targets) {
         String text = step.string("shell");
         Map<String, String> out = new LinkedHashMap<>();
+        Node at = step.value("shell");
         if (text == null || text.isBlank()) {
-            src.problem(step.value("shell"), "shell needs a command, e.g. shell: \"ls {{home_path}}/run\"");
+            src.problem(at, "shell needs a command, e.g. shell: \"ls {{home_path}}/run\"");
             return out;
         }
         ShellTemplate template;
         try {
             template = ShellTemplate.compile(text);
-        } catch (IllegalArgumentException e) {
-            src.problem(step.value("shell"), "the shell command is not a valid Mustache template: " + e.getMessage());
+        } catch (ShellTemplate.TemplateException e) {
+            templateProblem(at, e.offset(), "the shell command: " + e.getMessage());
             return out;
         }
         if (targets == null) {
             return out;
         }
-        boolean reported = false;
-        Set<String> variables = template.variables();
+        // each mistake once: a name missing on several servers is reported at its first use, for the first of them
+        Set<String> reported = new LinkedHashSet<>();
+        boolean renderReported = false;
         for (Server s : targets.servers()) {
-            Set<String> missing = Set.of();
-            for (String v : variables) {
-                if (!s.settings().containsKey(v) && !v.equals("name")) {
-                    if (missing.isEmpty()) {
-                        missing = new LinkedHashSet<>();
+            boolean missing = false;
+            for (ShellTemplate.Ref r : template.references()) {
+                if (ShellTemplate.value(s, r.name()) == null) {
+                    missing = true;
+                    if (reported.add(r.name())) {
+                        List<String> names = new ArrayList<>(s.settings().keySet());
+                        names.add("name");
+                        String near = Suggest.nearest(r.name(), names);
+                        templateProblem(at, r.offset(), "the shell command uses " + r.name() + " (in " + r.tag() + "), which " + s.name()
+                                + " does not have" + (near != null ? " (did you mean '" + near + "'?)" : "")
+                                + "; expected one of its settings: " + String.join(", ", s.settings().keySet()) + ", or name");
                     }
-                    missing.add(v);
                 }
             }
-            if (!missing.isEmpty()) {
-                if (!reported) {
-                    src.problem(step.value("shell"), "the shell command uses " + String.join(", ", missing) + ", which " + s.name()
-                            + " does not have; expected one of its settings: " + String.join(", ", s.settings().keySet()));
-                    reported = true;
-                }
+            if (missing) {
                 continue;
             }
-            out.put(s.name(), template.render(s));
+            try {
+                out.put(s.name(), template.render(s));
+            } catch (ShellTemplate.TemplateException e) {
+                if (!renderReported) {
+                    templateProblem(at, e.offset(), "the shell command on " + s.name() + ": " + e.getMessage());
+                    renderReported = true;
+                }
+            }
         }
         return out;
     }
 
-    /** A server's settings as a Mustache scope ({@code ssh.user} is reachable as {@code ssh.user}). */
-    static Map<String, Object> scope(Server s) {
-        Map<String, Object> scope = new LinkedHashMap<>();
-        Map<String, Object> ssh = new LinkedHashMap<>();
-        for (Map.Entry<String, Setting> e : s.settings().entrySet()) {
-            if (e.getKey().startsWith("ssh.")) {
-                ssh.put(e.getKey().substring(4), String.valueOf(e.getValue().value()));
-            } else {
-                scope.put(e.getKey(), String.valueOf(e.getValue().value()));
-            }
+    /** A problem at a character of a shell command: its line and column in the file where they are known. */
+    private void templateProblem(Node at, int offset, String message) {
+        if (at instanceof ScalarNode scalar) {
+            int[] lc = ScalarPositions.of(scalar, offset);
+            src.problems().add(new io.obplay.inventory.Problem(src.file(), lc[0], lc[1], message));
+        } else {
+            src.problem(at, message);
         }
-        scope.put("ssh", ssh);
-        scope.put("name", s.name());
-        return scope;
     }
 
     private static Duration orDefault(Duration d, Duration def) {
