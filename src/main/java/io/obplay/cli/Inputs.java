@@ -42,7 +42,11 @@ public final class Inputs {
             throw new CliException(ExitCodes.INVALID, "--agent must be IP:PORT, got '" + agent + "'");
         }
         try {
-            return new PlanOptions(limit, tags, skipTags, agent.substring(0, colon), Integer.parseInt(agent.substring(colon + 1)));
+            int port = Integer.parseInt(agent.substring(colon + 1));
+            if (port < 1 || port > 65535) {
+                throw new CliException(ExitCodes.INVALID, "--agent " + agent + ": the port is " + port + "; expected a port number from 1 to 65535");
+            }
+            return new PlanOptions(limit, tags, skipTags, agent.substring(0, colon), port);
         } catch (NumberFormatException e) {
             throw new CliException(ExitCodes.INVALID, "--agent must be IP:PORT, got '" + agent + "'");
         }

@@ -275,6 +275,8 @@ public final class PlaybookLoader {
                 killWait = orDefault(p == null ? null : p.duration("kill_wait"), DEFAULT_KILL_WAIT);
                 if (timeout == null) {
                     timeout = grace.plus(killWait).plusSeconds(30);
+                } else {
+                    checkTimeout(m, kind, timeout, grace, killWait);
                 }
             }
             case CLEANUP -> {
@@ -290,6 +292,43 @@ public final class PlaybookLoader {
             name = defaultName(kind, what.computeIfAbsent(effective, PlaybookLoader::what));
         }
         return new Step(index, kind, name, tags, timeout, on, grace, killWait, paths, command, src.where(n));
+    }
+
+    /**
+     * A stop's or kill's timeout must leave room for its own schedule: TERM, the grace, KILL, then kill_wait for the
+     * process to go. A shorter timeout ends the step before the KILL (or before the wait after it) can happen.
+     */
+    private void checkTimeout(YamlMap step, StepKind kind, Duration timeout, Duration grace, Duration killWait) {
+        Duration needed = grace.plus(killWait);
+        if (timeout.compareTo(needed) > 0) {
+            return;
+        }
+        String what = kind == StepKind.STOP
+                ? (timeout.compareTo(grace) <= 0 ? "the KILL after the grace (" + human(grace) + ") can never come"
+                : "the wait after the KILL (kill_wait " + human(killWait) + ") can never end")
+                : "the wait after the KILL (kill_wait " + human(killWait) + ") can never end";
+        src.problem(step.value("timeout"), "'timeout' is " + human(timeout) + ", not longer than "
+                + (kind == StepKind.STOP ? "grace + kill_wait (" + human(needed) + ")" : "kill_wait (" + human(needed) + ")")
+                + ": " + what + " before the step is timed out; expected a timeout longer than " + human(needed)
+                + ", e.g. " + human(needed.plusSeconds(30)) + " (the default)");
+    }
+
+    private static String human(Duration d) {
+        if (d.toMillisPart() != 0 || d.isZero()) {
+            return d.toMillis() + "ms";
+        }
+        long s = d.toSeconds();
+        StringBuilder b = new StringBuilder();
+        if (s >= 3600) {
+            b.append(s / 3600).append('h');
+        }
+        if (s % 3600 >= 60) {
+            b.append(s % 3600 / 60).append('m');
+        }
+        if (s % 60 != 0) {
+            b.append(s % 60).append('s');
+        }
+        return b.toString();
     }
 
     /** What the servers of targets are, per targets (by identity; steps share their playbook's). */

@@ -75,7 +75,7 @@ class CliTest {
         Files.writeString(pb, "name: x\ntargets: { zones: [zone1, zone2] }\nsteps:\n  - stop: {}\n");
         Result r = run("validate", "-i", "inventories/demo.yaml", pb.toString());
         assertEquals(ExitCodes.INVALID, r.code());
-        assertTrue(r.err().contains(pb + ":2:10: these targets stop servers in 2 of 3 zones (zone1, zone2) while zone3 keeps running"), r.err());
+        assertTrue(r.err().contains(pb + ":2:10: these targets (zones: zone1, zone2) stop servers in 2 of 3 zones (zone1, zone2) while zone3 keeps running"), r.err());
     }
 
     @Test

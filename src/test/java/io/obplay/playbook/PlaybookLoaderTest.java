@@ -260,6 +260,33 @@ class PlaybookLoaderTest {
     }
 
     @Test
+    void aTimeoutMustLeaveRoomForTheKill() {
+        List<String> p = problems("""
+                name: t
+                targets: { zones: [zone1] }
+                steps:
+                  - stop: { grace: 60s }
+                    timeout: 1m
+                  - stop: { grace: 10s, kill_wait: 30s }
+                    timeout: 30s
+                  - kill: { kill_wait: 20s }
+                    timeout: 20s
+                  - stop: { grace: 500ms, kill_wait: 1s }
+                    timeout: 1500ms
+                """);
+        assertEquals(List.of(
+                "pb.yaml:5:14: 'timeout' is 1m, not longer than grace + kill_wait (1m30s): the KILL after the grace (1m) can never"
+                        + " come before the step is timed out; expected a timeout longer than 1m30s, e.g. 2m (the default)",
+                "pb.yaml:7:14: 'timeout' is 30s, not longer than grace + kill_wait (40s): the wait after the KILL (kill_wait 30s)"
+                        + " can never end before the step is timed out; expected a timeout longer than 40s, e.g. 1m10s (the default)",
+                "pb.yaml:9:14: 'timeout' is 20s, not longer than kill_wait (20s): the wait after the KILL (kill_wait 20s) can never"
+                        + " end before the step is timed out; expected a timeout longer than 20s, e.g. 50s (the default)",
+                "pb.yaml:11:14: 'timeout' is 1500ms, not longer than grace + kill_wait (1500ms): the wait after the KILL (kill_wait"
+                        + " 1s) can never end before the step is timed out; expected a timeout longer than 1500ms, e.g. 31500ms (the"
+                        + " default)"), p);
+    }
+
+    @Test
     void wrongTypes() {
         List<String> p = problems("""
                 name: [a, b]
