@@ -386,53 +386,50 @@ public final class ShellTemplate {
         }
 
         static void check(List<Part> parts) {
-            Map<String, State> states = new LinkedHashMap<>();
-            State start = new State();
-            states.put(start.key(), start);
-            for (State s : run(parts, states).values()) {
+            for (State s : run(parts, List.of(new State()))) {
                 s.end();
             }
         }
 
-        private static Map<String, State> run(List<Part> parts, Map<String, State> in) {
-            Map<String, State> states = in;
+        /** The states after {@code parts}, from the states {@code in} (which it may change). */
+        private static List<State> run(List<Part> parts, List<State> in) {
+            List<State> states = in;
             for (Part p : parts) {
                 if (p instanceof Text t) {
                     int base = t.offset();
                     String s = t.text();
                     for (int i = 0; i < s.length(); i++) {
-                        char c = s.charAt(i);
-                        Map<String, State> next = new LinkedHashMap<>();
-                        for (State st : states.values()) {
-                            List<State> out = new ArrayList<>(2);
-                            st.step(c, base + i, out);
-                            for (State o : out) {
-                                next.putIfAbsent(o.key(), o);
-                            }
+                        List<State> out = new ArrayList<>(states.size() + 1);
+                        for (State st : states) {
+                            st.step(s.charAt(i), base + i, out);
                         }
-                        states = next;
+                        states = out.size() == states.size() ? out : distinct(out);  // only a fork adds a state
                     }
                 } else if (p instanceof Value v) {
-                    Map<String, State> next = new LinkedHashMap<>();
-                    for (State st : states.values()) {
+                    for (State st : states) {
                         st.value(v);
-                        next.putIfAbsent(st.key(), st);
                     }
-                    states = next;
                 } else {
                     Section sec = (Section) p;
-                    Map<String, State> body = new LinkedHashMap<>();
-                    for (State st : states.values()) {
-                        State copy = st.copy();
-                        body.put(copy.key(), copy);
+                    List<State> body = new ArrayList<>();
+                    for (State st : states) {
+                        body.add(st.copy());
                     }
-                    body = run(sec.body(), body);
-                    Map<String, State> merged = new LinkedHashMap<>(states);
-                    body.forEach(merged::putIfAbsent);
-                    states = merged;
+                    List<State> both = new ArrayList<>(states);
+                    both.addAll(run(sec.body(), body));
+                    states = distinct(both);  // rendered or not
                 }
             }
             return states;
+        }
+
+        /** One of each state (by what it is now). */
+        private static List<State> distinct(List<State> states) {
+            Map<String, State> one = new LinkedHashMap<>();
+            for (State s : states) {
+                one.putIfAbsent(s.key(), s);
+            }
+            return new ArrayList<>(one.values());
         }
     }
 
