@@ -6,7 +6,6 @@ import io.obplay.inventory.InventoryLoader;
 import io.obplay.inventory.ObproxyCluster;
 import io.obplay.inventory.Role;
 import io.obplay.inventory.Server;
-import io.obplay.inventory.Setting;
 import io.obplay.inventory.Suggest;
 import io.obplay.inventory.YamlMap;
 import io.obplay.inventory.YamlSource;

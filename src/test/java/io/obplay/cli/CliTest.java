@@ -79,6 +79,17 @@ class CliTest {
     }
 
     @Test
+    void mistypedTagsAndAgentPortsAreRefused() {
+        Result r = run("plan", "-i", "inventories/demo.yaml", "playbooks/destroy-cluster.yaml", "--skip-tags", "clean");
+        assertEquals(ExitCodes.INVALID, r.code());
+        assertTrue(r.err().contains("playbooks/destroy-cluster.yaml: --skip-tags clean names no tag of the playbook (did you mean 'cleanup'?); its tags: cleanup, kill"), r.err());
+        assertTrue(r.out().isEmpty(), r.out());
+        r = run("plan", "-i", "inventories/demo.yaml", "playbooks/stop-zone.yaml", "--agent", "127.0.0.1:70000");
+        assertEquals(ExitCodes.INVALID, r.code());
+        assertTrue(r.err().contains("--agent 127.0.0.1:70000: the port is 70000; expected a port number from 1 to 65535"), r.err());
+    }
+
+    @Test
     void usageErrorsExitOne() {
         assertEquals(ExitCodes.INVALID, run("plan", "playbooks/stop-zone.yaml").code());
         assertEquals(ExitCodes.INVALID, run("nosuchcommand").code());
