@@ -155,6 +155,50 @@ class ShellTemplateTest {
     }
 
     @Test
+    void randomCommandsThatAreAcceptedNeverRunAValue() throws Exception {
+        // commands made at random from pieces of shell syntax (fixed seed): each one obplay accepts is run with
+        // hostile values, its sections rendered and not, by every shell here; none may run a value
+        String[] pieces = {"echo ", " ", "\"", "'", "$(", ")", "`", "#", "\n", "<<EOF\n", "EOF\n", "\\", "$", "{", "}", ";",
+                "{{v}}", "{{v}}", "{{v}}", "{{{r}}}", "{{#on}}", "{{/on}}", "{{^on}}", "{{/on}}", "case x in x) ", ";; esac ",
+                "${x:-", "$((1+", "))", "<<'Q'\n", "Q\n", "$'", "|", "&&", "(", "x", "=", "<", ">", "\t", "$[", "]",
+                "<<-EOF\n", "\tEOF\n", "$\"", "\\\n"};
+        java.util.Random random = new java.util.Random(20261203);
+        List<String> values = List.of(hostile.get(0), hostile.get(2), hostile.get(3), hostile.get(5));
+        int accepted = 0;
+        for (int i = 0; i < 4000 && accepted < 25; i++) {
+            StringBuilder t = new StringBuilder();
+            for (int k = 1 + random.nextInt(14); k > 0; k--) {
+                t.append(pieces[random.nextInt(pieces.length)]);
+            }
+            ShellTemplate template;
+            try {
+                template = ShellTemplate.compile(t.toString());
+            } catch (ShellTemplate.TemplateException e) {
+                continue;
+            }
+            if (!t.toString().contains("{{v}}")) {
+                continue;
+            }
+            accepted++;
+            for (String on : List.of("yes", "off")) {
+                for (String v : values) {
+                    String command = template.render(n -> n.equals("on") ? on : n.equals("r") ? "safe" : v);
+                    for (String sh : shells) {
+                        Process p = new ProcessBuilder(sh, "-c", "(\n" + command + "\n)\n").directory(dir.toFile())
+                                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                        p.getOutputStream().close();
+                        if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                            p.destroyForcibly().waitFor();
+                        }
+                        assertFalse(Files.exists(marker), sh + " ran a value of\n" + t + "\nas\n" + command);
+                    }
+                }
+            }
+        }
+        assertTrue(accepted >= 10, "enough random commands were accepted to mean something: " + accepted);
+    }
+
+    @Test
     void aValueInsideTheUsersQuotesIsRefusedWhereItWouldRun() throws Exception {
         // what obplay used to render (the value quoted for an unquoted context) runs the value's $(...) there
         String value = "hi $(touch " + marker + ")";
