@@ -124,7 +124,7 @@ public final class Inputs {
 
     static CliException invalid(List<Problem> problems, PrintWriter err) {
         for (Problem p : problems) {
-            err.println(p);
+            err.println(io.obplay.plan.Printable.terminal().line(p));
         }
         return new CliException(ExitCodes.INVALID, problems.size() + (problems.size() == 1 ? " problem" : " problems")
                 + " found; nothing was run.");

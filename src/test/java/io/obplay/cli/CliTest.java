@@ -75,7 +75,18 @@ class CliTest {
         Files.writeString(pb, "name: x\ntargets: { zones: [zone1, zone2] }\nsteps:\n  - stop: {}\n");
         Result r = run("validate", "-i", "inventories/demo.yaml", pb.toString());
         assertEquals(ExitCodes.INVALID, r.code());
-        assertTrue(r.err().contains(pb + ":2:10: these targets stop servers in 2 of 3 zones (zone1, zone2) while zone3 keeps running"), r.err());
+        assertTrue(r.err().contains(pb + ":2:10: these targets (zones: zone1, zone2) stop servers in 2 of 3 zones (zone1, zone2) while zone3 keeps running"), r.err());
+    }
+
+    @Test
+    void mistypedTagsAndAgentPortsAreRefused() {
+        Result r = run("plan", "-i", "inventories/demo.yaml", "playbooks/destroy-cluster.yaml", "--skip-tags", "clean");
+        assertEquals(ExitCodes.INVALID, r.code());
+        assertTrue(r.err().contains("playbooks/destroy-cluster.yaml: --skip-tags clean names no tag of the playbook (did you mean 'cleanup'?); its tags: cleanup, kill"), r.err());
+        assertTrue(r.out().isEmpty(), r.out());
+        r = run("plan", "-i", "inventories/demo.yaml", "playbooks/stop-zone.yaml", "--agent", "127.0.0.1:70000");
+        assertEquals(ExitCodes.INVALID, r.code());
+        assertTrue(r.err().contains("--agent 127.0.0.1:70000: the port is 70000; expected a port number from 1 to 65535"), r.err());
     }
 
     @Test
