@@ -86,7 +86,7 @@ class CliTest {
         assertTrue(r.out().isEmpty(), r.out());
         r = run("plan", "-i", "inventories/demo.yaml", "playbooks/stop-zone.yaml", "--agent", "127.0.0.1:70000");
         assertEquals(ExitCodes.INVALID, r.code());
-        assertTrue(r.err().contains("--agent 127.0.0.1:70000: the port is 70000; expected a port number from 1 to 65535"), r.err());
+        assertTrue(r.err().contains("--agent must be IP:PORT (or [IPv6]:PORT), got '127.0.0.1:70000': the port '70000' is not a port number from 1 to 65535"), r.err());
     }
 
     @Test

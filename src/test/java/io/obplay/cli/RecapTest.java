@@ -42,11 +42,11 @@ class RecapTest {
                 zones:
                   z1:
                     servers:
-                      - { host: 10.0.0.1, home_path: "/data/\\u202Eob" }
+                      - { host: 10.0.0.1, home_path: "/data/ob" }
                       - { host: 10.0.0.2, home_path: "/data/é" }
                 """));
         Dag d = Planner.plan(inv, PlaybookLoader.load(YamlSource.of("pb.yaml",
-                "name: \"Run \\u2067x\\u2069\"\ntargets: { all: true }\nsteps:\n  - shell: \"ls {{home_path}}\"\n"), inv), PlanOptions.defaults()).dag();
+                "name: Run\ntargets: { all: true }\nsteps:\n  - shell: \"ls {{home_path}}\"\n"), inv), PlanOptions.defaults()).dag();
         List<Node> nodes = new ArrayList<>();
         for (Node n : d.nodes()) {
             List<SubTask> tasks = new ArrayList<>();
@@ -58,7 +58,10 @@ class RecapTest {
             }
             nodes.add(n.withSubTasks(tasks).withState(State.FAILED, Operator.RUN, Times.UNSET, Times.UNSET));
         }
-        return d.withNodes(nodes).withState(1, State.FAILED, Operator.RUN, Times.UNSET, Times.UNSET);
+        // a name with bidi controls is refused at load; one can still come from a stored DAG
+        Dag ran = d.withNodes(nodes).withState(1, State.FAILED, Operator.RUN, Times.UNSET, Times.UNSET);
+        return new Dag(ran.id(), ran.dagId(), "Run \u2067x\u2069", ran.stage(), ran.maxStage(), ran.maintenanceType(),
+                ran.maintenanceKey(), ran.state(), ran.operator(), ran.startTime(), ran.endTime(), ran.additionalData(), ran.nodes());
     }
 
     @Test

@@ -69,7 +69,7 @@ class PrintableTest {
                 zones:
                   z1:
                     servers:
-                      - { host: 10.0.0.1, home_path: "/data/ob\\u202Egol.sh", vars: { note: "a\\u2066b\\e[2Jc\\rd" } }
+                      - { host: 10.0.0.1, home_path: "/data/ob", vars: { note: "a\\u2066b\\e[2Jc\\rd" } }
                       - { host: 10.0.0.2, home_path: "/data/é" }
                       - { host: 10.0.0.3, home_path: "/data/ü", vars: { note: x } }
                 """));
@@ -79,7 +79,7 @@ class PrintableTest {
     void theTextPlanEscapesValuesAndTheJsonPlanKeepsThem() throws Exception {
         Inventory inv = inventory();
         Playbook pb = PlaybookLoader.load(YamlSource.of("pb.yaml", """
-                name: "Stop \\u202Edlo\\u202C"
+                name: Stop
                 targets: { servers: ["10.0.0.1:2886", "10.0.0.2:2886"] }
                 allow_majority_loss: true
                 steps:
@@ -87,17 +87,19 @@ class PrintableTest {
                   - cleanup: { paths: [log] }
                   - shell: "echo {{home_path}}"
                 """), inv);
-        Dag d = Planner.plan(inv, pb, PlanOptions.defaults()).dag();
+        // a name with bidi controls is refused at load (PlaybookLoaderRefusalsTest); one can still come from a
+        // stored DAG, which the renderers show as it is recorded
+        Dag d = named(Planner.plan(inv, pb, PlanOptions.defaults()).dag(), "Stop \u202Edlo\u202C");
         String text = TextRenderer.render(d, true, false, Printable.UNICODE);
         assertNothingHidden(text);
         assertTrue(text.startsWith("Plan: Stop \\u{202E}dlo\\u{202C}\n"), text);
-        assertTrue(text.contains("      delete   /data/ob\\u{202E}gol.sh/log\n"), text);
-        assertTrue(text.contains("      command  echo '/data/ob\\u{202E}gol.sh'\n"), text);
-        assertTrue(text.contains("      delete   /data/é/log\n"), text);
+        // a bidi control in a path is refused at load (InventoryLoaderRefusalsTest); non-ASCII paths are shown
+        assertTrue(text.contains("      command  echo '/data/ob'\n"), text);
+        assertTrue(text.contains("      delete   /data/é/log  ("), text);
         String ascii = TextRenderer.render(d, true, false, Printable.ASCII);
         assertNothingHidden(ascii);
         assertTrue(ascii.chars().allMatch(c -> c < 0x80), "only ASCII under a C locale");
-        assertTrue(ascii.contains("      delete   /data/\\u{E9}/log\n"), ascii);
+        assertTrue(ascii.contains("      delete   /data/\\u{E9}/log  ("), ascii);
         // a var with a bidi control, ESC and CR in the command
         Playbook shell = PlaybookLoader.load(YamlSource.of("pb.yaml", """
                 name: n
@@ -112,7 +114,7 @@ class PrintableTest {
         String json = ObshellJson.write(d);
         JsonNode tree = new ObjectMapper().readTree(json);
         assertEquals("Stop \u202Edlo\u202C", tree.get("name").asText());
-        assertTrue(json.contains("/data/ob\u202Egol.sh/log"));
+        assertTrue(json.contains("/data/\u00e9/log"));
         assertFalse(json.contains("\\u{"));
     }
 
@@ -127,8 +129,13 @@ class PrintableTest {
                   - cleanup: { paths: [home] }
                 """), inv);
         String ascii = TextRenderer.render(Planner.plan(inv, pb, PlanOptions.defaults()).dag(), false, false, Printable.ASCII);
-        assertTrue(ascii.contains("  10.0.0.2:2886\n      delete   /data/\\u{E9}\n"), ascii);
-        assertTrue(ascii.contains("  10.0.0.3:2886\n      delete   /data/\\u{FC}\n"), ascii);
+        assertTrue(ascii.contains("  10.0.0.2:2886\n      delete   /data/\\u{E9}  ("), ascii);
+        assertTrue(ascii.contains("  10.0.0.3:2886\n      delete   /data/\\u{FC}  ("), ascii);
         assertFalse(ascii.contains("?"), ascii);
+    }
+
+    static Dag named(Dag d, String name) {
+        return new Dag(d.id(), d.dagId(), name, d.stage(), d.maxStage(), d.maintenanceType(), d.maintenanceKey(), d.state(),
+                d.operator(), d.startTime(), d.endTime(), d.additionalData(), d.nodes());
     }
 }
