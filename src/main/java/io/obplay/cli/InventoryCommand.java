@@ -2,6 +2,8 @@ package io.obplay.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.obplay.inventory.Inventory;
+import io.obplay.inventory.InventoryWriter;
+import io.obplay.inventory.LoadedInventory;
 import io.obplay.inventory.ObproxyCluster;
 import io.obplay.inventory.Server;
 import io.obplay.inventory.Setting;
@@ -27,7 +29,9 @@ public final class InventoryCommand implements Callable<Integer> {
     @Option(names = {"-i", "--inventory"}, required = true, paramLabel = "FILE", description = "The inventory (YAML).")
     Path inventory;
 
-    @Option(names = "--format", defaultValue = "text", paramLabel = "FORMAT", description = "text (default) or json.")
+    @Option(names = "--format", defaultValue = "text", paramLabel = "FORMAT",
+            description = "text (default), json, obplay (the equivalent obplay inventory, each value's origin in a comment)"
+                    + " or ansible (an Ansible YAML inventory: groups per zone and obproxy cluster, settings as host vars).")
     String format;
 
     @Option(names = "--host", paramLabel = "NAME", description = "Only the servers whose name or host is NAME.")
@@ -39,11 +43,16 @@ public final class InventoryCommand implements Callable<Integer> {
     @Override
     public Integer call() throws JsonProcessingException {
         PrintWriter out = spec.commandLine().getOut();
-        Inventory inv = Inputs.loadInventory(inventory, spec.commandLine().getErr());
+        if (!List.of("text", "json", "obplay", "ansible").contains(format)) {
+            throw new CliException(ExitCodes.INVALID, "--format must be text, json, obplay or ansible, not '" + format + "'");
+        }
+        LoadedInventory loaded = Inputs.readInventory(inventory, spec.commandLine().getErr());
+        Inventory inv = loaded.inventory();
         switch (format) {
-            case "text" -> out.print(text(inv));
-            case "json" -> out.println(ObshellJson.MAPPER.writeValueAsString(json(inv)));
-            default -> throw new CliException(ExitCodes.INVALID, "--format must be text or json, not '" + format + "'");
+            case "text" -> out.print(text(loaded));
+            case "json" -> out.println(ObshellJson.MAPPER.writeValueAsString(json(loaded)));
+            case "obplay" -> out.print(InventoryWriter.obplay(loaded));
+            default -> out.print(InventoryWriter.ansible(loaded));
         }
         out.flush();
         return ExitCodes.OK;
@@ -53,12 +62,19 @@ public final class InventoryCommand implements Callable<Integer> {
         return host == null || s.name().equals(host) || s.host().equals(host);
     }
 
-    private String text(Inventory inv) {
+    private String text(LoadedInventory loaded) {
+        Inventory inv = loaded.inventory();
         StringBuilder b = new StringBuilder();
-        b.append("Inventory ").append(inv.source()).append(": cluster ").append(inv.cluster()).append(", transport ")
+        b.append(loaded.format().equals("obd") ? "OBD deployment config " : "Inventory ").append(inv.source()).append(": cluster ").append(inv.cluster()).append(", transport ")
                 .append(inv.transport().name().toLowerCase()).append(", ").append(inv.zones().size()).append(" zones, ")
                 .append(inv.observers().size()).append(" observers, ").append(inv.obproxyClusters().size()).append(" obproxy clusters (")
                 .append(inv.obproxies().size()).append(" servers)\n");
+        if (!loaded.ignoredKeys().isEmpty()) {
+            b.append("ignored OBD keys (obplay has no use for them): ").append(String.join("; ", loaded.ignoredKeys())).append('\n');
+        }
+        for (String note : loaded.notes()) {
+            b.append("note: ").append(note).append('\n');
+        }
         for (Zone z : inv.zones()) {
             b.append("\nzone ").append(z.name()).append("  (").append(z.servers().size()).append(" servers)\n");
             z.servers().stream().filter(this::shown).forEach(s -> server(b, s));
@@ -80,9 +96,15 @@ public final class InventoryCommand implements Callable<Integer> {
         b.append("    ").append(String.format("%-" + width + "s", "pid files")).append("  ").append(String.join(", ", s.pidFiles().values())).append('\n');
     }
 
-    private Map<String, Object> json(Inventory inv) {
+    private Map<String, Object> json(LoadedInventory loaded) {
+        Inventory inv = loaded.inventory();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("source", inv.source());
+        m.put("format", loaded.format());
+        if (loaded.format().equals("obd")) {
+            m.put("ignored_keys", loaded.ignoredKeys());
+            m.put("notes", loaded.notes());
+        }
         m.put("cluster", inv.cluster());
         m.put("transport", inv.transport().name().toLowerCase());
         List<Object> servers = new ArrayList<>();

@@ -104,4 +104,41 @@ class CliTest {
         assertEquals(0, j.code());
         assertTrue(j.out().contains("\"name\" : \"obproxy:1/2\""), j.out());
     }
+    @Test
+    void obdDeploymentConfigsAreInventoriesEverywhere() throws Exception {
+        String obd = "src/test/resources/obd/distributed-with-obproxy-example.yaml";
+        Result inv = run("inventory", "-i", obd);
+        assertEquals(0, inv.code(), inv.err());
+        assertTrue(inv.out().startsWith("OBD deployment config " + obd + ": cluster obcluster"), inv.out());
+        assertEquals(1, inv.out().split("ignored OBD keys", -1).length - 1, inv.out());
+        assertTrue(inv.out().contains("oceanbase-ce: memory_limit, system_memory"), inv.out());
+        assertTrue(inv.out().contains("oceanbase-ce.server1.home_path (" + obd + ":44:16)"), inv.out());
+        assertTrue(inv.out().contains("OBD default (home_path + /store)"), inv.out());
+        assertTrue(inv.out().contains("/root/obproxy/run/obproxyd-192.168.1.5-2883.pid"), inv.out());
+
+        Result plan = run("plan", "-i", obd, "playbooks/stop-zone.yaml");
+        assertEquals(0, plan.code(), plan.err());
+        assertTrue(plan.out().contains("signal   TERM observer pid from /root/observer/run/observer.pid"), plan.out());
+        assertEquals(0, run("validate", "-i", obd, "playbooks/stop-zone.yaml", "playbooks/stop-obproxy.yaml").code());
+
+        Path dir = Files.createTempDirectory("obplay-obd");
+        Result written = run("inventory", "-i", obd, "--format", "obplay");
+        assertEquals(0, written.code(), written.err());
+        Path file = dir.resolve("obplay.yaml");
+        Files.writeString(file, written.out());
+        Result again = run("plan", "-i", file.toString(), "playbooks/stop-zone.yaml");
+        assertEquals(0, again.code(), again.err());
+        assertEquals(plan.out().lines().filter(l -> l.contains("signal") || l.contains("delete")).toList(),
+                again.out().lines().filter(l -> l.contains("signal") || l.contains("delete")).toList());
+
+        Result ansible = run("inventory", "-i", obd, "--format", "ansible");
+        assertEquals(0, ansible.code(), ansible.err());
+        assertTrue(ansible.out().contains("    oceanbase:\n      children:\n        zone1:\n"), ansible.out());
+
+        Path bad = dir.resolve("bad.yaml");
+        Files.writeString(bad, "oceanbase-ce:\n  servers: [10.0.0.1]\n  global:\n    home_path: /ob\n    mysql_port: many\n");
+        Result err = run("validate", "-i", bad.toString());
+        assertEquals(ExitCodes.INVALID, err.code());
+        assertTrue(err.err().contains(bad + ":5:17: 'mysql_port' is 'many'; expected a port number"), err.err());
+    }
 }
