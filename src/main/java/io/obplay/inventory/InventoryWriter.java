@@ -17,9 +17,10 @@ import java.util.regex.Pattern;
  * cluster, the resolved settings as host vars), so that both tools read one source of truth.
  */
 public final class InventoryWriter {
-    private static final Pattern PLAIN = Pattern.compile("[A-Za-z0-9_./@+-][A-Za-z0-9_./@:+-]*");
+    private static final Pattern PLAIN = Pattern.compile("[A-Za-z0-9_/][A-Za-z0-9_./@:+-]*");
     private static final Pattern LOOKS_TYPED = Pattern.compile(
-            "(?i)(true|false|yes|no|on|off|y|n|null|~|[-+]?[0-9][0-9_]*(\\.[0-9]*)?([eE][-+]?[0-9]+)?|0x[0-9a-f]+|0o?[0-7]+|\\.inf|\\.nan)");
+            "(?i)(true|false|yes|no|on|off|y|n|null|~|[-+]?[0-9][0-9_]*(\\.[0-9]*)?([eE][-+]?[0-9]+)?|0x[0-9a-f]+|0o?[0-7]+|\\.inf|\\.nan"
+                    + "|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\\.[0-9_]*)?|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}.*)");
     private static final List<String> OBSERVER_KEYS = List.of("home_path", "data_dir", "redo_dir", "clog_dir", "slog_dir",
             "mysql_port", "rpc_port", "agent_port", "pid_file");
     private static final List<String> OBPROXY_KEYS = List.of("home_path", "listen_port", "prometheus_listen_port",

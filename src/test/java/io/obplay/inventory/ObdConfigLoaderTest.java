@@ -347,4 +347,27 @@ class ObdConfigLoaderTest {
         assertTrue(text.contains("127.0.0.1-obproxy-1-1:"), text);
         assertTrue(text.contains("ansible_connection: local"), text);
     }
+
+    @Test
+    void ansibleCarriesJumpHostKeyOptionsAndQuotesWhatYamlWouldRetype() throws Exception {
+        Inventory inv = InventoryLoader.load(YamlSource.of("inv.yaml", """
+                cluster: "1:20"
+                ssh: { user: ops, jump: "admin@bastion:2222", host_key_checking: accept-new, known_hosts: /etc/obplay/known_hosts }
+                zones:
+                  "2024-01-01":
+                    servers:
+                      - host: 10.0.0.1
+                        vars: { flag: "no", t: "1:30" }
+                """));
+        String text = InventoryWriter.ansible(new LoadedInventory(inv, "obplay", List.of(), List.of()));
+        @SuppressWarnings("unchecked")
+        Map<String, Object> all = (Map<String, Object>) ((Map<String, Object>) new Yaml().load(text)).get("all");
+        assertEquals("1:20", ((Map<?, ?>) all.get("vars")).get("obplay_cluster"));
+        assertTrue(text.contains("ansible_ssh_common_args: \"-o ProxyJump=admin@bastion:2222 -o StrictHostKeyChecking=accept-new"
+                + " -o UserKnownHostsFile=/etc/obplay/known_hosts\""), text);
+        assertTrue(text.contains("g_2024_01_01:"), text);
+        assertTrue(text.contains("flag: \"no\""), text);
+        assertTrue(text.contains("t: \"1:30\""), text);
+        assertTrue(text.contains("ansible_user: ops"), text);
+    }
 }
