@@ -7,6 +7,8 @@ import io.obplay.inventory.LoadedInventory;
 import io.obplay.inventory.ObproxyCluster;
 import io.obplay.inventory.Server;
 import io.obplay.inventory.Setting;
+import io.obplay.inventory.TransportKind;
+import io.obplay.run.transport.SshResolution;
 import io.obplay.inventory.Zone;
 import io.obplay.plan.ObshellJson;
 import picocli.CommandLine;
@@ -34,7 +36,8 @@ public final class InventoryCommand implements Callable<Integer> {
                     + " or ansible (an Ansible YAML inventory: groups per zone and obproxy cluster, settings as host vars).")
     String format;
 
-    @Option(names = "--host", paramLabel = "NAME", description = "Only the servers whose name or host is NAME.")
+    @Option(names = "--host", paramLabel = "NAME", description = "Only the servers whose name or host is NAME, with how their"
+            + " host is reached once the ssh config file is applied: each SSH setting and the line of the file it came from.")
     String host;
 
     @CommandLine.Spec
@@ -77,16 +80,16 @@ public final class InventoryCommand implements Callable<Integer> {
         }
         for (Zone z : inv.zones()) {
             b.append("\nzone ").append(z.name()).append("  (").append(z.servers().size()).append(" servers)\n");
-            z.servers().stream().filter(this::shown).forEach(s -> server(b, s));
+            z.servers().stream().filter(this::shown).forEach(s -> server(b, s, inv));
         }
         for (ObproxyCluster c : inv.obproxyClusters()) {
             b.append("\nobproxy cluster ").append(c.id()).append(" ").append(c.name()).append("  (").append(c.servers().size()).append(" servers)\n");
-            c.servers().stream().filter(this::shown).forEach(s -> server(b, s));
+            c.servers().stream().filter(this::shown).forEach(s -> server(b, s, inv));
         }
         return b.toString();
     }
 
-    private static void server(StringBuilder b, Server s) {
+    private void server(StringBuilder b, Server s, Inventory inv) {
         b.append("  ").append(s.name()).append("  ").append(s.role().processName()).append(" on ").append(s.host()).append('\n');
         int width = s.settings().keySet().stream().mapToInt(String::length).max().orElse(10);
         for (Map.Entry<String, Setting> e : s.settings().entrySet()) {
@@ -94,6 +97,32 @@ public final class InventoryCommand implements Callable<Integer> {
                     .append(String.format("%-32s", e.getValue().value())).append("  ").append(e.getValue().origin()).append('\n');
         }
         b.append("    ").append(String.format("%-" + width + "s", "pid files")).append("  ").append(String.join(", ", s.pidFiles().values())).append('\n');
+        if (host != null && inv.transport() == TransportKind.SSH) {
+            sshResolution(b, s);
+        }
+    }
+
+    /** How the host is reached once the ssh config file is applied: each setting, from which line of which file. */
+    private static void sshResolution(StringBuilder b, Server s) {
+        SshResolution r = SshResolution.resolve(s, System.getProperty("user.home"));
+        b.append("    ssh, with ").append(r.configFile() == null ? "no ssh config file" : "ssh config " + r.configFile())
+                .append(" (precedence: inventory > ssh config > defaults)\n");
+        if (r.error() != null) {
+            b.append("      cannot connect: ").append(r.error()).append('\n');
+            return;
+        }
+        int width = r.origins().stream().mapToInt(o -> o.setting().length()).max().orElse(10);
+        for (SshResolution.Origin o : r.origins()) {
+            b.append("      ").append(String.format("%-" + width + "s", o.setting())).append("  ")
+                    .append(String.format("%-32s", o.value())).append("  ").append(o.origin()).append('\n');
+        }
+        for (SshResolution.Hop h : r.jumps()) {
+            b.append("      via ").append(h.alias()).append(" = ").append(h.settings().user()).append('@').append(h.host())
+                    .append(':').append(h.port()).append(h.settings().key() == null ? "" : " key " + h.settings().key()).append('\n');
+        }
+        for (String line : r.ignored()) {
+            b.append("      ignored: ").append(line).append('\n');
+        }
     }
 
     private Map<String, Object> json(LoadedInventory loaded) {

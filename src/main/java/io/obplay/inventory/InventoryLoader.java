@@ -21,7 +21,8 @@ import java.util.Set;
  */
 public final class InventoryLoader {
     static final List<String> TOP_KEYS = List.of("cluster", "transport", "ssh", "observer", "zones", "obproxy", "vars");
-    static final List<String> SSH_KEYS = List.of("user", "port", "key", "known_hosts", "host_key_checking", "connect_timeout", "jump");
+    static final List<String> SSH_KEYS = List.of("user", "port", "key", "known_hosts", "host_key_checking", "connect_timeout", "jump",
+            "config");
     static final List<String> OBSERVER_KEYS = List.of("home_path", "mysql_port", "rpc_port", "agent_port",
             "data_dir", "redo_dir", "clog_dir", "slog_dir", "pid_file");
     static final List<String> OBPROXY_KEYS = List.of("home_path", "listen_port", "prometheus_listen_port",
@@ -395,7 +396,8 @@ public final class InventoryLoader {
                 (m, k) -> m.enumValue(k, HostKeyChecking.class));
         Duration timeout = sshValue(settings, "connect_timeout", layers, d.connectTimeout(), YamlMap::duration);
         String jump = sshValue(settings, "jump", layers, d.jump(), YamlMap::string);
-        return new SshSettings(user, port, key, known, checking, timeout, jump);
+        String config = sshValue(settings, "config", layers, d.config(), YamlMap::string);
+        return new SshSettings(user, port, key, known, checking, timeout, jump, config);
     }
 
     private <T> T sshValue(Map<String, Setting> settings, String key, List<Layer> layers, T def,

@@ -26,7 +26,7 @@ public final class InventoryWriter {
     private static final List<String> OBPROXY_KEYS = List.of("home_path", "listen_port", "prometheus_listen_port",
             "rpc_listen_port", "agent_port", "pid_file", "daemon_pid_file");
     private static final List<String> SSH_KEYS = List.of("user", "port", "key", "known_hosts", "host_key_checking",
-            "connect_timeout", "jump");
+            "connect_timeout", "jump", "config");
     /** Settings that are not keys of a server entry (its place in the inventory, or derived). */
     private static final Set<String> PLACE = Set.of("cluster", "zone", "host", "obproxy_cluster", "obproxy_cluster_id",
             "obproxy_id", "ilog_dir");

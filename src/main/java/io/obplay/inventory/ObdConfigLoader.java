@@ -247,6 +247,7 @@ public final class ObdConfigLoader {
         sshOrigins.put("ssh.known_hosts", "obplay default (OBD accepts any host key)");
         sshOrigins.put("ssh.host_key_checking", "obplay default (OBD accepts any host key)");
         sshOrigins.put("ssh.jump", "obplay default (OBD has no jump host)");
+        sshOrigins.put("ssh.config", "obplay default (OBD does not read an ssh config file)");
         YamlMap u = top.map("user");
         if (u == null) {
             return ssh;

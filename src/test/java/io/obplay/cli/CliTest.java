@@ -141,4 +141,25 @@ class CliTest {
         assertEquals(ExitCodes.INVALID, err.code());
         assertTrue(err.err().contains(bad + ":5:17: 'mysql_port' is 'many'; expected a port number"), err.err());
     }
+
+    @Test
+    void inventoryHostShowsWhichSshSettingCameFromWhichLine() throws Exception {
+        Path dir = Files.createTempDirectory("obplay-sshconfig");
+        Path key = dir.resolve("id_test");
+        Files.writeString(key, "not a real key: only its existence is checked here");
+        Path cfg = dir.resolve("config");
+        Files.writeString(cfg, "Host ob-*\n  HostName 10.9.8.7\n  Port 2222\n  ProxyJump jumper\n  ForwardAgent yes\n"
+                + "Host jumper\n  HostName 10.9.0.1\n  User bastion\nHost *\n  User ops\n  IdentityFile " + key + "\n");
+        Path inv = dir.resolve("inv.yaml");
+        Files.writeString(inv, "cluster: c\nssh: { config: " + cfg + ", port: 22 }\nzones: { z1: { servers: [ { host: ob-one } ] } }\n");
+        Result r = run("inventory", "-i", inv.toString(), "--host", "ob-one");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("ssh, with ssh config " + cfg + " (precedence: inventory > ssh config > defaults)"), r.out());
+        assertTrue(r.out().contains("ssh config " + cfg + ":2 (HostName 10.9.8.7)"), r.out());
+        assertTrue(r.out().contains("inventory: top-level ssh (" + inv + ":2:"), r.out());  // port 22 wins over 2222
+        assertTrue(r.out().contains("ssh config " + cfg + ":10 (User ops)"), r.out());
+        assertTrue(r.out().contains("ssh config " + cfg + ":4 (ProxyJump jumper)"), r.out());
+        assertTrue(r.out().contains("via jumper = bastion@10.9.0.1:22 key " + key), r.out());
+        assertTrue(r.out().contains("ignored: " + cfg + ":5: 'ForwardAgent yes' (not used by obplay)"), r.out());
+    }
 }
