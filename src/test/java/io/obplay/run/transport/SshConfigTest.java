@@ -249,6 +249,39 @@ class SshConfigTest {
         assertTrue(missing.error().contains("does not exist (ssh.config in the inventory)"), missing.error());
     }
 
+    @Test
+    void hostKeyCheckingAndKnownHostsFileFromTheFile() throws Exception {
+        Path known = home.resolve("fresh_known_hosts");
+        Files.writeString(known, "");
+        String block = "Host ob-target\n"
+                + "  HostName " + target.address + "\n"
+                + "  Port " + target.port + "\n"
+                + "  UserKnownHostsFile " + known + "\n"
+                + "  IdentitiesOnly yes\n";
+        // strict (the default): the file's empty known hosts file does not know the target
+        Server strict = server(inventory(config(block + common()), "ob-target", ""));
+        try (SshTransport t = new SshTransport(T.options(home))) {
+            HostUnreachableException e = assertThrows(HostUnreachableException.class, () -> t.connect(strict));
+            assertTrue(e.getMessage().contains(known.toString()), e.getMessage());
+        }
+        // accept-new from the file: connects and records the key in the file's known hosts file
+        Server acceptNew = server(inventory(config(block + "  StrictHostKeyChecking accept-new\n" + common()), "ob-target", ""));
+        SshResolution r = SshResolution.resolve(acceptNew, home.toString());
+        assertEquals("accept-new", r.target().settings().hostKeyChecking().yamlName());
+        assertTrue(r.target().identitiesOnly());
+        try (SshTransport t = new SshTransport(T.options(home))) {
+            assertEquals(target.address, whoAmI(t, acceptNew).split(" ")[2]);
+        }
+        assertTrue(Files.readString(known).contains(target.hostKeyLine()), Files.readString(known));
+        // the inventory's setting wins over the file's
+        Server inventoryStrict = server(inventory(config(block + "  StrictHostKeyChecking no\n" + common()), "ob-target",
+                "host_key_checking: strict, known_hosts: " + home.resolve("empty")));
+        Files.writeString(home.resolve("empty"), "");
+        try (SshTransport t = new SshTransport(T.options(home))) {
+            assertThrows(HostUnreachableException.class, () -> t.connect(inventoryStrict));
+        }
+    }
+
     static String origin(SshResolution r, String setting) {
         return r.origins().stream().filter(o -> o.setting().equals(setting)).findFirst().orElseThrow().origin();
     }
