@@ -101,9 +101,23 @@ public final class SshResolution {
         return error;
     }
 
-    /** Parsed config files by path, shared by the servers of one run; an unreadable file is an IOException. */
+    /**
+     * Parsed config files by path, and resolutions by what they depend on (host, ssh settings, which of them are
+     * defaults), shared by the servers of one run; an unreadable file is an IOException.
+     */
     public static final class Files {
         private final Map<String, Object> cache = new ConcurrentHashMap<>();
+        private final Map<String, SshResolution> resolved = new ConcurrentHashMap<>();
+
+        /** The resolution for a server, made once per distinct (host, settings) in this run. */
+        public SshResolution resolve(Server server, String home) {
+            StringBuilder key = new StringBuilder(server.host()).append('\0').append(server.ssh());
+            for (String k : List.of("user", "port", "key", "known_hosts", "host_key_checking", "connect_timeout", "jump")) {
+                Setting st = server.settings().get("ssh." + k);
+                key.append(st == null || !st.isDefault() ? 'i' : 'd');
+            }
+            return resolved.computeIfAbsent(key.toString(), x -> SshResolution.resolve(server, home, this));
+        }
 
         Object get(Path p) {
             return cache.computeIfAbsent(p.toString(), k -> {

@@ -209,7 +209,7 @@ public final class SshTransport implements Transport {
 
     @Override
     public Connection connect(Server server) throws HostUnreachableException, InterruptedException {
-        SshResolution r = SshResolution.resolve(server, options.home(), sshConfigs);
+        SshResolution r = sshConfigs.resolve(server, options.home());
         if (r.error() != null) {
             throw new HostUnreachableException(server.host(), r.error());
         }
