@@ -125,6 +125,30 @@ public final class InventoryCommand implements Callable<Integer> {
         }
     }
 
+    private static Map<String, Object> sshJson(SshResolution r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("config_file", r.configFile());
+        m.put("error", r.error());
+        Map<String, Object> settings = new LinkedHashMap<>();
+        for (SshResolution.Origin o : r.origins()) {
+            settings.put(o.setting(), Map.of("value", o.value(), "origin", o.origin()));
+        }
+        m.put("settings", settings);
+        List<Object> jumps = new ArrayList<>();
+        for (SshResolution.Hop h : r.jumps()) {
+            Map<String, Object> j = new LinkedHashMap<>();
+            j.put("alias", h.alias());
+            j.put("host", h.host());
+            j.put("port", h.port());
+            j.put("user", h.settings().user());
+            j.put("key", h.settings().key());
+            jumps.add(j);
+        }
+        m.put("jumps", jumps);
+        m.put("ignored", r.ignored());
+        return m;
+    }
+
     private Map<String, Object> json(LoadedInventory loaded) {
         Inventory inv = loaded.inventory();
         Map<String, Object> m = new LinkedHashMap<>();
@@ -157,6 +181,9 @@ public final class InventoryCommand implements Callable<Integer> {
                 settings.put(k, one);
             });
             sm.put("settings", settings);
+            if (host != null && inv.transport() == TransportKind.SSH) {
+                sm.put("ssh_resolution", sshJson(SshResolution.resolve(s, System.getProperty("user.home"))));
+            }
             servers.add(sm);
         }
         m.put("servers", servers);

@@ -161,5 +161,12 @@ class CliTest {
         assertTrue(r.out().contains("ssh config " + cfg + ":4 (ProxyJump jumper)"), r.out());
         assertTrue(r.out().contains("via jumper = bastion@10.9.0.1:22 key " + key), r.out());
         assertTrue(r.out().contains("ignored: " + cfg + ":5: 'ForwardAgent yes' (not used by obplay)"), r.out());
+        Result j = run("inventory", "-i", inv.toString(), "--host", "ob-one", "--format", "json");
+        assertEquals(0, j.code(), j.err());
+        com.fasterxml.jackson.databind.JsonNode ssh = new com.fasterxml.jackson.databind.ObjectMapper().readTree(j.out())
+                .path("servers").path(0).path("ssh_resolution");
+        assertEquals("10.9.8.7", ssh.path("settings").path("host").path("value").asText());
+        assertEquals("ssh config " + cfg + ":2 (HostName 10.9.8.7)", ssh.path("settings").path("host").path("origin").asText());
+        assertEquals("10.9.0.1", ssh.path("jumps").path(0).path("host").asText());
     }
 }
