@@ -38,7 +38,7 @@
 # (no auth) and GET /api/v1/task/dag/ID (X-OCS-Agent-Header, the Python SDK's way). The shim refuses a header
 # it has accepted before (401 Security.Authentication.Header.Replayed, which also counts against the client's
 # failed-login budget), so every DAG request carries its own header: Headers.java pre-generates a pool (ts =
-# now + DURATION + 60 s; the shim takes at most 300 s ahead) and bench/shim/dag.lua gives each wrk thread its
+# now + DURATION + 60 s; the shim takes at most 90 s ahead) and bench/shim/dag.lua gives each wrk thread its
 # own slice of it. The replay cache holds every accepted header until its ts, at most 100,000: past that the
 # shim answers 429 Security.Authentication.TooManyRequests, which this script would show as non-2xx.
 #
@@ -80,8 +80,8 @@ esac
 for v in THREADS CONNECTIONS SERVER_THREADS DURATION WARMUP POOL_FACTOR; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "shim.sh: $v must be a whole number, not '${!v}'" >&2; exit 1; }
 done
-if [ "$DURATION" -lt 1 ] || [ "$DURATION" -gt 200 ]; then
-  echo "shim.sh: DURATION must be 1 to 200 s: a header may expire at most 300 s after it is made" >&2
+if [ "$DURATION" -lt 1 ] || [ "$DURATION" -gt 30 ]; then
+  echo "shim.sh: DURATION must be 1 to 30 s: a header (ts = now + DURATION + 60) may expire at most 90 s after it is made" >&2
   exit 1
 fi
 

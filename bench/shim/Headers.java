@@ -45,7 +45,7 @@ import javax.crypto.spec.SecretKeySpec;
  *   pool --password PW [--header agent|root] --uri /api/v1/task/dag/ID --count N --ttl SECONDS --out FILE
  *        [--threads T]
  *        writes N distinct valid header values, one per line, all with ts = now + TTL (the shim refuses more than
- *        300 s ahead); prints the header name, ts and the time taken on stderr
+ *        90 s ahead); prints the header name, ts and the time taken on stderr
  * </pre>
  * The password is taken from {@code --password} or, when that is "-", from the environment variable
  * OBPLAY_AGENT_PASSWORD (agent header) or OBPLAY_ROOT_PASSWORD (root header).

@@ -3,12 +3,16 @@ package io.obplay.cli;
 import io.obplay.inventory.Inventory;
 import io.obplay.plan.Dag;
 import io.obplay.plan.DotRenderer;
+import io.obplay.plan.Node;
 import io.obplay.plan.ObshellJson;
 import io.obplay.plan.OcpJson;
+import io.obplay.plan.State;
+import io.obplay.plan.SubTask;
 import io.obplay.plan.Times;
 import io.obplay.plan.TextRenderer;
 import io.obplay.run.DagControl;
 import io.obplay.run.RunOptions;
+import io.obplay.store.Refused;
 import io.obplay.store.Store;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -18,6 +22,7 @@ import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -123,8 +128,9 @@ public final class DagCommand implements Runnable {
     }
 
     @Command(name = "retry", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-            description = "Re-run a FAILED DAG: only the sub-tasks that failed or never ran.",
-            footer = {"", "Exit codes as 'obplay run': 0, 1, 2, 4, 130."})
+            description = {"Re-run a FAILED DAG: only the sub-tasks that failed or never ran.",
+                    "Shows which sub-tasks will run again and asks first unless --yes."},
+            footer = {"", "Exit codes as 'obplay run': 0, 1 (also: refused, or not confirmed: nothing was run), 2, 4, 130."})
     static final class Retry implements Callable<Integer> {
         @Mixin
         StateDir state;
@@ -134,6 +140,9 @@ public final class DagCommand implements Runnable {
 
         @Option(names = {"-i", "--inventory"}, paramLabel = "FILE", description = "How to reach the hosts (default: the inventory the DAG was planned from).")
         Path inventory;
+
+        @Option(names = {"-y", "--yes"}, description = "Do not ask for confirmation.")
+        boolean yes;
 
         @Option(names = "--json", description = "JSON lines on stdout, as 'obplay run --json'.")
         boolean json;
@@ -152,6 +161,8 @@ public final class DagCommand implements Runnable {
             PrintWriter err = spec.commandLine().getErr();
             try (Store store = state.open()) {
                 Dag d = find(store, id);
+                DagControl control = new DagControl(store);
+                preview(control, DagControl.Op.RETRY, d);
                 Path invPath = inventory;
                 if (invPath == null) {
                     Object recorded = d.additionalData() == null ? null : d.additionalData().get("inventory");
@@ -161,20 +172,51 @@ public final class DagCommand implements Runnable {
                     invPath = Path.of(recorded.toString());
                 }
                 Inventory inv = Inputs.loadInventory(invPath, err);
+                List<String> again = new ArrayList<>();
+                int tasks = 0;
+                java.util.Set<String> hosts = new java.util.LinkedHashSet<>();
+                for (int i = 0; i < d.nodes().size(); i++) {
+                    Node n = d.nodes().get(i);
+                    List<String> these = new ArrayList<>();
+                    for (SubTask t : n.subTasks()) {
+                        if (t.state() != State.SUCCEED) {
+                            these.add(t.data().server() + " (" + (t.state() == State.FAILED ? "FAILED" : "never ran") + ")");
+                            hosts.add(t.data().host());
+                            tasks++;
+                        }
+                    }
+                    if (!these.isEmpty()) {
+                        again.add("  stage " + (i + 1) + "/" + d.maxStage() + " '" + n.name() + "': " + String.join(", ", these));
+                    }
+                }
+                err.println("DAG " + d.id() + " \"" + d.name() + "\" " + d.state() + " at stage " + d.stage() + "/" + d.maxStage()
+                        + ". Retry runs again, stage after stage (sub-tasks that succeeded are not run again):");
+                again.forEach(err::println);
+                if (!skipHosts.isEmpty()) {
+                    err.println("Left out (--skip-host): " + String.join(", ", skipHosts));
+                }
+                err.flush();
+                if (!yes && !Confirm.ask(err, "Re-run " + tasks + (tasks == 1 ? " sub-task" : " sub-tasks") + " on " + hosts.size()
+                                + (hosts.size() == 1 ? " host" : " hosts") + "?", "retry",
+                        "review the above and pass --yes to retry it", "nothing was run")) {
+                    return ExitCodes.INVALID;
+                }
                 try {
-                    new DagControl(store).retry(d.dagId());
-                } catch (DagControl.Refused e) {
-                    throw new CliException(ExitCodes.INVALID, e.getMessage() + " [" + e.code() + "]");
+                    control.retry(d.dagId());
+                } catch (Refused e) {
+                    throw refused(e);
                 }
                 err.println("Retrying DAG " + d.id() + ": the sub-tasks that failed or never ran");
-                return RunSession.run(store, inv, d.dagId(), new RunOptions(new java.util.LinkedHashSet<>(skipHosts), "left out with --skip-host", 0),
+                return RunSession.run(store, inv, d.dagId(), new RunOptions(Inputs.canonicalHosts(skipHosts), "left out with --skip-host", 0),
                         spec.commandLine().getOut(), err, json, junit);
             }
         }
     }
 
     @Command(name = "cancel", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-            description = "Cancel an unfinished DAG: a running one is ended by the process that runs it; it ends FAILED with operator CANCEL.")
+            description = {"Cancel an unfinished DAG: a running one is ended by the process that runs it; it ends FAILED with operator CANCEL.",
+                    "Shows what it will do and asks first unless --yes."},
+            footer = {"", "Exit codes: 0 cancelled (or asked of the process running it); 1 refused, or not confirmed: nothing changed."})
     static final class Cancel implements Callable<Integer> {
         @Mixin
         StateDir state;
@@ -182,25 +224,63 @@ public final class DagCommand implements Runnable {
         @Parameters(paramLabel = "ID")
         String id;
 
+        @Option(names = {"-y", "--yes"}, description = "Do not ask for confirmation.")
+        boolean yes;
+
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
         @Override
         public Integer call() {
+            PrintWriter err = spec.commandLine().getErr();
             try (Store store = state.open()) {
                 Dag d = find(store, id);
-                Dag now = new DagControl(store).cancel(d.dagId());
-                spec.commandLine().getErr().println("DAG " + now.id() + " " + now.state() + " (operator " + now.operator() + ")"
-                        + (now.state() == io.obplay.plan.State.RUNNING ? ": the process running it will end it" : ""));
+                DagControl control = new DagControl(store);
+                Dag after = preview(control, DagControl.Op.CANCEL, d);
+                List<String> running = new ArrayList<>();
+                List<String> notRun = new ArrayList<>();
+                for (int i = 0; i < d.nodes().size(); i++) {
+                    Node n = d.nodes().get(i);
+                    for (SubTask t : n.subTasks()) {
+                        if (t.state() == State.RUNNING) {
+                            running.add(t.data().server() + " (stage " + (i + 1) + " '" + n.name() + "')");
+                        }
+                    }
+                    if (n.state() == State.PENDING || n.state() == State.READY) {
+                        notRun.add((i + 1) + " '" + n.name() + "'");
+                    }
+                }
+                String owner = store.owner(d.dagId()).orElse(null);
+                if (after.state() == State.RUNNING) {
+                    err.println("DAG " + d.id() + " \"" + d.name() + "\" is RUNNING" + (owner == null ? "" : " (run by obplay " + owner + ")")
+                            + ": that process ends its running scripts"
+                            + (running.isEmpty() ? "" : " (on " + String.join(", ", running) + ")") + " and records FAILED with operator CANCEL.");
+                } else {
+                    err.println("DAG " + d.id() + " \"" + d.name() + "\" is " + d.state() + " and no process runs it: it is recorded FAILED with"
+                            + " operator CANCEL now; nothing runs on any host.");
+                }
+                if (!notRun.isEmpty()) {
+                    err.println("Stages that will not run: " + String.join(", ", notRun));
+                }
+                err.flush();
+                if (!yes && !Confirm.ask(err, "Cancel DAG " + d.id() + "?", "cancel",
+                        "review the above and pass --yes to cancel it", "nothing changed")) {
+                    return ExitCodes.INVALID;
+                }
+                Dag now = control.cancel(d.dagId());
+                err.println("DAG " + now.id() + " " + now.state() + " (operator " + now.operator() + ")"
+                        + (now.state() == State.RUNNING ? ": the process running it will end it" : ""));
                 return ExitCodes.OK;
-            } catch (DagControl.Refused e) {
-                throw new CliException(ExitCodes.INVALID, e.getMessage() + " [" + e.code() + "]");
+            } catch (Refused e) {
+                throw refused(e);
             }
         }
     }
 
     @Command(name = "pass", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-            description = "Accept a FAILED DAG as it is: its remaining stages are marked SUCCEED with operator PASS, and the maintenance lock is released.")
+            description = {"Accept a FAILED DAG as it is: its remaining stages are marked SUCCEED with operator PASS, and the maintenance lock is released.",
+                    "Shows which stages will be passed and asks first unless --yes."},
+            footer = {"", "Exit codes: 0 passed; 1 refused, or not confirmed: nothing changed."})
     static final class Pass implements Callable<Integer> {
         @Mixin
         StateDir state;
@@ -208,19 +288,61 @@ public final class DagCommand implements Runnable {
         @Parameters(paramLabel = "ID")
         String id;
 
+        @Option(names = {"-y", "--yes"}, description = "Do not ask for confirmation.")
+        boolean yes;
+
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
         @Override
         public Integer call() {
+            PrintWriter err = spec.commandLine().getErr();
             try (Store store = state.open()) {
                 Dag d = find(store, id);
-                Dag now = new DagControl(store).pass(d.dagId());
-                spec.commandLine().getErr().println("DAG " + now.id() + " " + now.state() + " (operator " + now.operator() + ")");
+                DagControl control = new DagControl(store);
+                preview(control, DagControl.Op.PASS, d);
+                err.println("DAG " + d.id() + " \"" + d.name() + "\" " + d.state() + " at stage " + d.stage() + "/" + d.maxStage()
+                        + ". Pass records these stages SUCCEED with operator PASS, runs nothing, and releases the maintenance lock:");
+                int stages = 0;
+                for (int i = 0; i < d.nodes().size(); i++) {
+                    Node n = d.nodes().get(i);
+                    if (n.state() == State.SUCCEED) {
+                        continue;
+                    }
+                    stages++;
+                    List<String> these = new ArrayList<>();
+                    for (SubTask t : n.subTasks()) {
+                        if (t.state() != State.SUCCEED) {
+                            these.add(t.data().server() + " (" + (t.state() == State.FAILED ? "FAILED" : "never ran") + ")");
+                        }
+                    }
+                    err.println("  stage " + (i + 1) + "/" + d.maxStage() + " '" + n.name() + "' (" + n.state() + ")"
+                            + (these.isEmpty() ? "" : ": " + String.join(", ", these)));
+                }
+                err.flush();
+                if (!yes && !Confirm.ask(err, "Pass " + stages + (stages == 1 ? " stage" : " stages") + " of DAG " + d.id() + "?", "pass",
+                        "review the above and pass --yes to pass it", "nothing changed")) {
+                    return ExitCodes.INVALID;
+                }
+                Dag now = control.pass(d.dagId());
+                err.println("DAG " + now.id() + " " + now.state() + " (operator " + now.operator() + ")");
                 return ExitCodes.OK;
-            } catch (DagControl.Refused e) {
-                throw new CliException(ExitCodes.INVALID, e.getMessage() + " [" + e.code() + "]");
+            } catch (Refused e) {
+                throw refused(e);
             }
         }
+    }
+
+    /** Refused now already: said before asking anything. */
+    private static Dag preview(DagControl control, DagControl.Op op, Dag d) {
+        try {
+            return control.preview(op, d.dagId());
+        } catch (Refused e) {
+            throw refused(e);
+        }
+    }
+
+    private static CliException refused(Refused e) {
+        return new CliException(ExitCodes.INVALID, e.getMessage());
     }
 }

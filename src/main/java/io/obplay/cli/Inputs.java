@@ -38,15 +38,30 @@ public final class Inputs {
     String agent;
 
     PlanOptions options() {
-        int colon = agent.lastIndexOf(':');
-        if (colon < 0) {
-            throw new CliException(ExitCodes.INVALID, "--agent must be IP:PORT, got '" + agent + "'");
+        // checked as inventory hosts and ports are: a canonical host ([IPv6]:PORT for IPv6), a port from 1 to 65535
+        io.obplay.inventory.HostName.HostPort hp = io.obplay.inventory.HostName.parseWithPort(agent);
+        if (!hp.ok() || hp.port() == 0) {
+            throw new CliException(ExitCodes.INVALID, "--agent must be IP:PORT (or [IPv6]:PORT), got '"
+                    + io.obplay.inventory.Show.escaped(agent) + "'" + (hp.ok() ? ": it has no port" : ": " + hp.error()));
         }
-        try {
-            return new PlanOptions(limit, tags, skipTags, agent.substring(0, colon), Integer.parseInt(agent.substring(colon + 1)));
-        } catch (NumberFormatException e) {
-            throw new CliException(ExitCodes.INVALID, "--agent must be IP:PORT, got '" + agent + "'");
+        if (hp.host().indexOf(':') >= 0 || !hp.host().matches("[0-9.]+")) {
+            throw new CliException(ExitCodes.INVALID, "--agent must be an IPv4 address and a port, got '" + io.obplay.inventory.Show.escaped(agent)
+                    + "': obshell's generic ids hold an IPv4 address (an IPv4-mapped IPv6 address is taken as its IPv4 address)");
         }
+        return new PlanOptions(limit, tags, skipTags, hp.host(), hp.port());
+    }
+
+    /**
+     * {@code --skip-host} values in the canonical spelling of hosts and {@code host:port} server names, so that
+     * they match what the plan shows; other names (obproxy:1/1) as given.
+     */
+    static java.util.Set<String> canonicalHosts(List<String> values) {
+        java.util.Set<String> out = new java.util.LinkedHashSet<>();
+        for (String v : values) {
+            io.obplay.inventory.HostName.HostPort hp = io.obplay.inventory.HostName.parseWithPort(v.trim());
+            out.add(!hp.ok() ? v.trim() : hp.port() == 0 ? hp.host() : io.obplay.inventory.HostName.withPort(hp.host(), hp.port()));
+        }
+        return out;
     }
 
     static Inventory loadInventory(Path file, PrintWriter err) {

@@ -62,7 +62,11 @@ public final class InventoryCommand implements Callable<Integer> {
     }
 
     private boolean shown(Server s) {
-        return host == null || s.name().equals(host) || s.host().equals(host);
+        if (host == null || s.name().equals(host) || s.host().equals(host)) {
+            return true;
+        }
+        java.util.Set<String> canonical = Inputs.canonicalHosts(java.util.List.of(host));
+        return canonical.contains(s.name()) || canonical.contains(s.host());
     }
 
     private String text(LoadedInventory loaded) {
@@ -97,6 +101,10 @@ public final class InventoryCommand implements Callable<Integer> {
                     .append(String.format("%-32s", e.getValue().value())).append("  ").append(e.getValue().origin()).append('\n');
         }
         b.append("    ").append(String.format("%-" + width + "s", "pid files")).append("  ").append(String.join(", ", s.pidFiles().values())).append('\n');
+        // the directories cleanup may delete in: the settings above, and home_path's log, run, etc, bin, lib (and store)
+        StringBuilder dirs = new StringBuilder();
+        s.dirs().forEach((k, v) -> dirs.append(dirs.length() == 0 ? "" : ", ").append(k).append(' ').append(v));
+        b.append("    ").append(String.format("%-" + width + "s", "declared dirs")).append("  ").append(dirs).append('\n');
         if (host != null && inv.transport() == TransportKind.SSH) {
             sshResolution(b, s);
         }

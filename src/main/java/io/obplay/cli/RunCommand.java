@@ -15,11 +15,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashSet;
@@ -74,6 +71,9 @@ public final class RunCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (forks < 0 || forks > 10_000) {
+            throw new CliException(ExitCodes.INVALID, "--forks is " + forks + "; expected a number of hosts acted on at once, from 1 to 10000");
+        }
         if ((playbook == null) == (planFile == null)) {
             throw new CliException(ExitCodes.INVALID, "give either a PLAYBOOK or --plan FILE");
         }
@@ -95,7 +95,7 @@ public final class RunCommand implements Callable<Integer> {
             planned = plan.dag();
         }
         err.print(TextRenderer.render(planned, showScripts, false));
-        Set<String> skip = new LinkedHashSet<>(skipHosts);
+        Set<String> skip = Inputs.canonicalHosts(skipHosts);
         if (!skip.isEmpty()) {
             err.println("Left out (--skip-host): " + String.join(", ", skip));
         }
@@ -119,20 +119,11 @@ public final class RunCommand implements Callable<Integer> {
         }
     }
 
-    private boolean confirm(Dag planned, PrintWriter err) throws IOException {
-        if (System.console() == null) {
-            throw new CliException(ExitCodes.INVALID, "no terminal to ask for confirmation on; review the plan above and pass --yes to run it");
-        }
+    private boolean confirm(Dag planned, PrintWriter err) {
         Object hosts = planned.additionalData().get("hosts");
-        err.print("Run these " + planned.maxStage() + (planned.maxStage() == 1 ? " stage" : " stages") + " on " + hosts
-                + ("1".equals(String.valueOf(hosts)) ? " host" : " hosts") + "? Type 'yes' to run: ");
-        err.flush();
-        String answer = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
-        if (answer == null || !answer.trim().equalsIgnoreCase("yes")) {
-            err.println("Not confirmed; nothing was run.");
-            return false;
-        }
-        return true;
+        return Confirm.ask(err, "Run these " + planned.maxStage() + (planned.maxStage() == 1 ? " stage" : " stages") + " on " + hosts
+                        + ("1".equals(String.valueOf(hosts)) ? " host" : " hosts") + "?", "run",
+                "review the plan above and pass --yes to run it", "nothing was run");
     }
 
     static Dag readPlan(Path file) {

@@ -82,6 +82,10 @@ public final class ServeCommand implements Callable<Integer> {
             description = "How long to wait for a process to exit after SIGKILL (default: ${DEFAULT-VALUE}).")
     String killWait;
 
+    @Option(names = "--settle", paramLabel = "DURATION", defaultValue = "3s",
+            description = "After a stop or kill, how long nothing of the server may run or listen again (default: ${DEFAULT-VALUE}).")
+    String settle;
+
     @Option(names = "--threads", paramLabel = "N", defaultValue = "16", description = "Request handler threads (default: ${DEFAULT-VALUE}).")
     int threads;
 
@@ -99,8 +103,19 @@ public final class ServeCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         String[] hostPort = hostPort(listen, "--listen");
         String[] agentHostPort = agent == null ? null : hostPort(agent, "--agent");
+        if (agentHostPort != null) {
+            // the same host rules as the inventory's, and a port from 1 to 65535
+            io.obplay.inventory.HostName.Parsed h = io.obplay.inventory.HostName.parse(agentHostPort[0]);
+            if (!h.ok() || io.obplay.inventory.HostName.port(agentHostPort[1]) == 0) {
+                throw new CliException(ExitCodes.INVALID, "--agent must be IP:PORT (or [IPv6]:PORT), got '"
+                        + io.obplay.inventory.Show.escaped(agent) + "': "
+                        + (h.ok() ? "'" + agentHostPort[1] + "' is not a port number from 1 to 65535" : h.error()));
+            }
+            agentHostPort[0] = h.host();
+        }
         Duration graceD = duration(grace, "--grace");
         Duration killWaitD = duration(killWait, "--kill-wait");
+        Duration settleD = duration(settle, "--settle");
         Duration drainD = duration(drain, "--drain");
         if (threads < 2 || threads > 1024) {
             throw new CliException(ExitCodes.INVALID, "--threads must be between 2 and 1024, got " + threads);
@@ -166,7 +181,7 @@ public final class ServeCommand implements Callable<Integer> {
         try {
             server = ShimServer.start(inv, store, auth, new ShimServer.Options(hostPort[0], port(hostPort[1], "--listen"),
                     agentHostPort == null ? null : agentHostPort[0], agentHostPort == null ? null : port(agentHostPort[1], "--agent"),
-                    obproxyCluster, dryRun, graceD, killWaitD, threads, drainD, tls, stateDir.toAbsolutePath().toString()), log);
+                    obproxyCluster, dryRun, graceD, killWaitD, settleD, threads, drainD, tls, stateDir.toAbsolutePath().toString()), log);
         } catch (IllegalArgumentException e) {
             store.close();
             throw new CliException(ExitCodes.INVALID, e.getMessage());

@@ -21,15 +21,15 @@ public final class InventoryWriter {
     private static final Pattern LOOKS_TYPED = Pattern.compile(
             "(?i)(true|false|yes|no|on|off|y|n|null|~|[-+]?[0-9][0-9_]*(\\.[0-9]*)?([eE][-+]?[0-9]+)?|0x[0-9a-f]+|0o?[0-7]+|\\.inf|\\.nan"
                     + "|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\\.[0-9_]*)?|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}.*)");
-    private static final List<String> OBSERVER_KEYS = List.of("home_path", "data_dir", "redo_dir", "clog_dir", "slog_dir",
-            "mysql_port", "rpc_port", "agent_port", "pid_file");
+    private static final List<String> OBSERVER_KEYS = List.of("version", "home_path", "data_dir", "redo_dir", "clog_dir", "slog_dir",
+            "ilog_dir", "mysql_port", "rpc_port", "agent_port", "pid_file");
     private static final List<String> OBPROXY_KEYS = List.of("home_path", "listen_port", "prometheus_listen_port",
             "rpc_listen_port", "agent_port", "pid_file", "daemon_pid_file");
     private static final List<String> SSH_KEYS = List.of("user", "port", "key", "known_hosts", "host_key_checking",
             "connect_timeout", "jump", "config");
     /** Settings that are not keys of a server entry (its place in the inventory, or derived). */
     private static final Set<String> PLACE = Set.of("cluster", "zone", "host", "obproxy_cluster", "obproxy_cluster_id",
-            "obproxy_id", "ilog_dir");
+            "obproxy_id");
 
     private InventoryWriter() {
     }
@@ -107,11 +107,6 @@ public final class InventoryWriter {
                 continue;
             }
             line(b, rest, k, v);
-        }
-        Setting ilog = s.settings().get("ilog_dir");
-        if (ilog != null) {
-            b.append(rest).append("# ilog_dir: ").append(ilog.value()).append(" (OceanBase 3.x, ").append(ilog.origin())
-                    .append("); cleaning redo_dir covers it\n");
         }
         Map<String, Setting> ssh = explicitSsh(s);
         if (!sshShared && !ssh.isEmpty()) {

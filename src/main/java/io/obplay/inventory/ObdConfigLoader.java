@@ -53,8 +53,6 @@ public final class ObdConfigLoader {
     /** Per observer, in the order InventoryLoader will return them: setting name to its OBD origin. */
     private final List<Map<String, String>> observerOrigins = new ArrayList<>();
     private final List<Map<String, String>> proxyOrigins = new ArrayList<>();
-    /** Per observer (same order): the 3.x ilog_dir, or null. */
-    private final List<String> ilogDirs = new ArrayList<>();
     private final Map<String, String> sshOrigins = new LinkedHashMap<>();
     private String clusterOrigin = OBD_DEFAULT + " (appname)";
 
@@ -382,6 +380,7 @@ public final class ObdConfigLoader {
         YamlMap global = comp.has("global") ? comp.map("global") : null;
         noteIgnored(component, global, OBSERVER_SETTINGS);
         String version = comp.has("version") ? comp.string("version") : null;
+        Node versionNode = version == null ? null : comp.value("version");
         boolean v3 = version != null && version.trim().matches("[123]\\..*");
         if (version == null) {
             notes.add(component + " has no 'version': OceanBase 4.x directories assumed (slog under data_dir, no ilog),"
@@ -390,7 +389,6 @@ public final class ObdConfigLoader {
         Map<String, List<Node>> byZone = new LinkedHashMap<>();
         Map<String, Node> zoneKeys = new LinkedHashMap<>();
         Map<String, List<Map<String, String>>> originsByZone = new LinkedHashMap<>();
-        Map<String, List<String>> ilogByZone = new LinkedHashMap<>();
         for (ObdServer s : servers) {
             noteIgnored(component, s.block(), OBSERVER_SETTINGS);
             Mark at = s.entry().getStartMark();
@@ -431,21 +429,16 @@ public final class ObdConfigLoader {
             put(t, origins, "slog_dir", v3
                     ? orDefault(lookup(s, global, component, "slog_dir"), redoV, "/slog", "redo_dir + /slog, OceanBase 3.x", at)
                     : orDefault(lookup(s, global, component, "slog_dir"), usable(data), "/slog", "data_dir + /slog, OceanBase 4.x", at));
-            String ilog = null;
             if (v3) {
-                Found il = orDefault(lookup(s, global, component, "ilog_dir"), redoV, "/ilog", "redo_dir + /ilog, OceanBase 3.x", at);
-                if (il != null) {
-                    if (!il.origin().startsWith(OBD_DEFAULT)) {
-                        String problem = il.value() == null ? "expected an absolute path" : InventoryLoader.absolutePathProblem(il.value());
-                        if (problem != null) {
-                            src.problem(il.node(), "'ilog_dir' is " + YamlMap.describe(il.node()) + ": " + problem);
-                        }
-                    }
-                    ilog = il.value() == null ? null : InventoryLoader.stripSlash(il.value());
-                    origins.put("ilog_dir", il.origin());
-                }
+                put(t, origins, "ilog_dir", orDefault(lookup(s, global, component, "ilog_dir"), redoV, "/ilog", "redo_dir + /ilog, OceanBase 3.x", at));
             } else if (lookup(s, global, component, "ilog_dir") != null) {
                 ignored.add(component + ".ilog_dir (OceanBase 4.x has no ilog)");
+            }
+            if (versionNode != null) {
+                t.add(tuple("version", versionNode));
+                origins.put("version", component + ".version (" + src.where(versionNode) + ")");
+            } else {
+                origins.put("version", OBD_DEFAULT + " (no version: the newest, OceanBase 4.x)");
             }
             put(t, origins, "mysql_port", orNumber(lookup(s, global, component, "mysql_port"), 2881, at));
             put(t, origins, "rpc_port", orNumber(lookup(s, global, component, "rpc_port"), 2882, at));
@@ -463,7 +456,6 @@ public final class ObdConfigLoader {
             byZone.computeIfAbsent(zoneName, z -> new ArrayList<>()).add(map(t, at));
             zoneKeys.putIfAbsent(zoneName, zoneKey);
             originsByZone.computeIfAbsent(zoneName, z -> new ArrayList<>()).add(origins);
-            ilogByZone.computeIfAbsent(zoneName, z -> new ArrayList<>()).add(ilog);
         }
         if (byZone.isEmpty()) {
             return null;
@@ -476,7 +468,6 @@ public final class ObdConfigLoader {
                     DumperOptions.FlowStyle.BLOCK)));
             zones.add(new NodeTuple(scalar(e.getKey(), key.getStartMark(), Tag.STR), map(zone, key.getStartMark())));
             observerOrigins.addAll(originsByZone.get(e.getKey()));
-            ilogDirs.addAll(ilogByZone.get(e.getKey()));
         }
         return map(zones, comp.node().getStartMark());
     }
@@ -593,14 +584,14 @@ public final class ObdConfigLoader {
 
     // ---------------------------------------------------------------- origins
 
-    /** The inventory with each setting's origin in OBD's terms, and the 3.x ilog_dir among the directories. */
+    /** The inventory with each setting's origin in OBD's terms. */
     private Inventory withOrigins(Inventory inv) {
         List<Zone> zones = new ArrayList<>();
         int i = 0;
         for (Zone z : inv.zones()) {
             List<Server> servers = new ArrayList<>();
             for (Server s : z.servers()) {
-                servers.add(relabel(s, observerOrigins.get(i), ilogDirs.get(i)));
+                servers.add(relabel(s, observerOrigins.get(i)));
                 i++;
             }
             zones.add(new Zone(z.name(), servers));
@@ -610,14 +601,14 @@ public final class ObdConfigLoader {
         for (ObproxyCluster c : inv.obproxyClusters()) {
             List<Server> servers = new ArrayList<>();
             for (Server s : c.servers()) {
-                servers.add(relabel(s, proxyOrigins.get(j++), null));
+                servers.add(relabel(s, proxyOrigins.get(j++)));
             }
             clusters.add(new ObproxyCluster(c.id(), c.name(), servers));
         }
         return new Inventory(inv.source(), inv.sha256(), inv.cluster(), inv.transport(), zones, clusters);
     }
 
-    private Server relabel(Server s, Map<String, String> origins, String ilog) {
+    private Server relabel(Server s, Map<String, String> origins) {
         Map<String, Setting> settings = new LinkedHashMap<>();
         for (Map.Entry<String, Setting> e : s.settings().entrySet()) {
             String key = e.getKey();
@@ -629,16 +620,8 @@ public final class ObdConfigLoader {
                 origin = e.getValue().origin().startsWith("built-in default") ? "obplay default (OBD has no such setting)" : e.getValue().origin();
             }
             settings.put(key, new Setting(e.getValue().value(), origin));
-            if (key.equals("slog_dir") && ilog != null) {
-                settings.put("ilog_dir", new Setting(ilog, origins.get("ilog_dir")));
-            }
-        }
-        Map<String, String> dirs = s.dirs();
-        if (ilog != null) {
-            dirs = new LinkedHashMap<>(s.dirs());
-            dirs.put("ilog_dir", ilog);
         }
         return new Server(s.role(), s.name(), s.group(), s.clusterId(), s.serverId(), s.host(), s.agentPort(), s.ssh(),
-                s.home(), dirs, s.ports(), s.pidFiles(), settings);
+                s.home(), s.dirs(), s.ports(), s.pidFiles(), settings);
     }
 }

@@ -215,8 +215,8 @@ public final class Planner {
     /** The script of a step on one server. */
     static Script script(Server s, Step step) {
         return switch (step.kind()) {
-            case STOP -> StepScripts.stop(s, step.grace(), step.killWait());
-            case KILL -> StepScripts.kill(s, step.killWait());
+            case STOP -> StepScripts.stop(s, step.grace(), step.killWait(), step.settle());
+            case KILL -> StepScripts.kill(s, step.killWait(), step.settle());
             case CLEANUP -> StepScripts.cleanup(s, step.cleanupPaths().getOrDefault(s.name(), List.of()));
             case SHELL -> StepScripts.shell(s, step.command().get(s.name()));
         };

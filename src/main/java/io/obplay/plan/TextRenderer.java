@@ -65,7 +65,7 @@ public final class TextRenderer {
             for (SubTask t : n.subTasks()) {
                 TaskData data = t.data();
                 b.append("  ").append(data == null ? t.name() : data.server());
-                if (data != null && !data.server().startsWith(data.host() + ":")) {
+                if (data != null && !data.server().startsWith(data.host() + ":") && !data.server().startsWith("[" + data.host() + "]:")) {
                     b.append("  on ").append(data.host());
                 }
                 if (states) {

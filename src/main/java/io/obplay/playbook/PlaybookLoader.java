@@ -37,6 +37,10 @@ public final class PlaybookLoader {
     public static final Duration DEFAULT_KILL_WAIT = Duration.ofSeconds(30);
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(10);
     public static final int DEFAULT_FORKS = 50;
+    /** The longest grace a stop may give (a day), and the longest wait after a KILL (an hour). */
+    public static final Duration MAX_GRACE = Duration.ofHours(24);
+    public static final Duration MAX_KILL_WAIT = Duration.ofHours(1);
+    public static final Duration MAX_SETTLE = Duration.ofHours(1);
 
     private final YamlSource src;
     private final Inventory inventory;
@@ -63,8 +67,14 @@ public final class PlaybookLoader {
         if (top == null) {
             return null;
         }
+        if (!top.has("steps") && !top.has("targets") && (top.has("zones") || top.has("cluster") || top.has("obproxy"))) {
+            src.problem(top.node(), "this is an inventory (it has " + (top.has("zones") ? "'zones'" : top.has("cluster") ? "'cluster'" : "'obproxy'")
+                    + "), given as the playbook; expected a playbook (name:, targets:, steps:) as the argument and the inventory after -i");
+            return null;
+        }
         top.allow(TOP_KEYS);
         String name = top.requiredString("name");
+        io.obplay.inventory.InputChecks.shownName(src, top.value("name"), "the playbook name", name);
         Targets targets = null;
         if (!top.has("targets")) {
             src.problem(top.node(), "the playbook needs 'targets': all: true, zones: [...], servers: [...] or obproxy: {...}");
@@ -167,11 +177,20 @@ public final class PlaybookLoader {
             }
             for (int i = 0; i < servers.size(); i++) {
                 String s = servers.get(i).trim();
+                Node itemAt = i < nodes.size() ? nodes.get(i) : t.value("servers");
+                // the canonical spelling: 010.0.1.1 is refused, DB1.example.com is db1.example.com, [::ffff:10.0.1.1]:2886 is 10.0.1.1:2886
+                io.obplay.inventory.HostName.HostPort hp = io.obplay.inventory.HostName.parseWithPort(s);
+                if (!hp.ok()) {
+                    src.problem(itemAt, "server '" + io.obplay.inventory.Show.escaped(s) + "': " + hp.error()
+                            + "; expected ip:agent_port, or a host for every observer on it");
+                    continue;
+                }
+                s = hp.port() == 0 ? hp.host() : io.obplay.inventory.HostName.withPort(hp.host(), hp.port());
                 List<Server> match = byName.getOrDefault(s, List.of());
                 if (match.isEmpty()) {
                     List<String> names = inventory.observers().stream().map(Server::agentAddress).toList();
                     String near = Suggest.nearest(s, names);
-                    src.problem(i < nodes.size() ? nodes.get(i) : t.value("servers"), "unknown server '" + s + "'"
+                    src.problem(itemAt, "unknown server '" + s + "'"
                             + (near != null ? " (did you mean '" + near + "'?)" : "") + "; servers are named ip:agent_port, and "
                             + inventory.source() + " has: " + abbreviate(names));
                 }
@@ -256,9 +275,13 @@ public final class PlaybookLoader {
         String action = actions.get(0);
         StepKind kind = StepKind.valueOf(action.toUpperCase());
         String name = m.string("name");
+        io.obplay.inventory.InputChecks.shownName(src, m.value("name"), "the step name", name);
         List<String> tagList = m.strings("tags");
+        if (tagList != null) {
+            tagList.forEach(t -> io.obplay.inventory.InputChecks.shownName(src, m.value("tags"), "the tag", t));
+        }
         Set<String> tags = tagList == null ? Set.of() : new LinkedHashSet<>(tagList);
-        Duration timeout = m.duration("timeout");
+        Duration timeout = m.duration("timeout", Duration.ofMillis(1), YamlMap.MAX_DURATION);
         Targets on = null;
         if (m.has("on")) {
             on = targets(m.map("on"), m.value("on"), "on");
@@ -266,15 +289,18 @@ public final class PlaybookLoader {
         Targets effective = on != null ? on : playbookTargets;
         Duration grace = null;
         Duration killWait = null;
+        Duration settle = null;
         Map<String, List<String>> paths = null;
         Map<String, String> command = null;
         switch (kind) {
             case STOP, KILL -> {
-                YamlMap p = params(m, action, kind == StepKind.STOP ? List.of("grace", "kill_wait") : List.of("kill_wait"));
-                grace = kind == StepKind.STOP ? orDefault(p == null ? null : p.duration("grace"), DEFAULT_GRACE) : Duration.ZERO;
-                killWait = orDefault(p == null ? null : p.duration("kill_wait"), DEFAULT_KILL_WAIT);
+                YamlMap p = params(m, action, kind == StepKind.STOP ? List.of("grace", "kill_wait", "settle")
+                        : List.of("kill_wait", "settle"));
+                grace = kind == StepKind.STOP ? orDefault(p == null ? null : p.duration("grace", Duration.ofMillis(1), MAX_GRACE), DEFAULT_GRACE) : Duration.ZERO;
+                killWait = orDefault(p == null ? null : p.duration("kill_wait", Duration.ofMillis(1), MAX_KILL_WAIT), DEFAULT_KILL_WAIT);
+                settle = orDefault(p == null ? null : p.duration("settle", Duration.ZERO, MAX_SETTLE), Step.DEFAULT_SETTLE);
                 if (timeout == null) {
-                    timeout = grace.plus(killWait).plusSeconds(30);
+                    timeout = grace.plus(killWait).plus(settle).plusSeconds(30);
                 }
             }
             case CLEANUP -> {
@@ -289,7 +315,7 @@ public final class PlaybookLoader {
         if (name == null) {
             name = defaultName(kind, what.computeIfAbsent(effective, PlaybookLoader::what));
         }
-        return new Step(index, kind, name, tags, timeout, on, grace, killWait, paths, command, src.where(n));
+        return new Step(index, kind, name, tags, timeout, on, grace, killWait, settle, paths, command, src.where(n));
     }
 
     /** What the servers of targets are, per targets (by identity; steps share their playbook's). */
@@ -335,7 +361,7 @@ public final class PlaybookLoader {
         List<String> wanted = p == null ? null : p.strings("paths");
         if (wanted == null || wanted.isEmpty()) {
             src.problem(p == null ? step.value("cleanup") == null ? step.node() : step.value("cleanup") : p.node(),
-                    "cleanup needs 'paths': declared directory names (home, data_dir, redo_dir, clog_dir, slog_dir, log, run, etc, ...) or absolute paths inside them");
+                    "cleanup needs 'paths': declared directory names (home, data_dir, redo_dir, clog_dir, slog_dir, ilog_dir (OceanBase 3.x), log, run, etc, ...) or absolute paths inside them");
             return out;
         }
         if (targets == null) {
@@ -351,7 +377,13 @@ public final class PlaybookLoader {
                 for (Server s : targets.servers()) {
                     String dir = s.dirs().get(w);
                     if (dir == null) {
-                        if (!reported) {
+                        if (!reported && w.equals("ilog_dir") && s.role() == Role.OBSERVER) {
+                            Setting v = s.settings().get("version");
+                            src.problem(at, "'ilog_dir' is a directory of OceanBase 3.x; " + s.name() + " is version "
+                                    + (v == null ? "4" : v.value() + " (" + v.origin() + ")")
+                                    + ", which has no ilog. Expected 'version: 3' in the inventory for a 3.x cluster");
+                            reported = true;
+                        } else if (!reported) {
                             String near = Suggest.nearest(w, s.dirs().keySet());
                             src.problem(at, "'" + w + "' is not a declared directory of " + s.name()
                                     + (near != null ? " (did you mean '" + near + "'?)" : "") + "; expected one of: "
@@ -366,14 +398,14 @@ public final class PlaybookLoader {
             }
             String problem = InventoryLoader.absolutePathProblem(w);
             if (problem != null) {
-                src.problem(at, "cleanup path '" + w + "': " + problem + " inside the server's declared directories, or a directory name");
+                src.problem(at, "cleanup path '" + io.obplay.inventory.Show.escaped(w) + "': " + problem + " inside the server's declared directories, or a directory name");
                 continue;
             }
             String path = w.replaceAll("/+$", "");
             for (Server s : targets.servers()) {
                 if (s.dirs().values().stream().noneMatch(d -> path.equals(d) || path.startsWith(d + "/"))) {
                     src.problem(at, "cleanup path '" + w + "' lies outside the declared directories of " + s.name() + " ("
-                            + s.dirs().entrySet().stream().filter(e -> List.of("home", "data_dir", "redo_dir", "clog_dir", "slog_dir").contains(e.getKey()))
+                            + s.dirs().entrySet().stream().filter(e -> List.of("home", "data_dir", "redo_dir", "clog_dir", "slog_dir", "ilog_dir").contains(e.getKey()))
                             .map(e -> e.getKey() + " " + e.getValue()).distinct().collect(Collectors.joining(", "))
                             + "); expected a path inside them");
                     break;

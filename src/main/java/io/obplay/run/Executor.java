@@ -8,6 +8,8 @@ import io.obplay.plan.State;
 import io.obplay.plan.SubTask;
 import io.obplay.plan.TaskData;
 import io.obplay.plan.Times;
+import io.obplay.store.Refusal;
+import io.obplay.store.Refused;
 import io.obplay.store.Store;
 
 import java.time.Duration;
@@ -89,13 +91,19 @@ public final class Executor {
     }
 
     private Dag runStages(long dagId, RunOptions options) {
-        Dag dag = store.dag(dagId).orElseThrow(() -> new IllegalArgumentException("no DAG " + dagId));
-        store.setOwner(dagId, Owner.me());
+        DagControl control = new DagControl(store);
+        Dag dag;
+        try {
+            dag = control.start(dagId); // READY -> RUNNING, owned by this process, in one transaction
+        } catch (Refused r) {
+            if (r.refusal() == Refusal.NO_SUCH_DAG) {
+                throw new IllegalArgumentException("no DAG " + dagId);
+            }
+            Dag as = store.dag(dagId).orElseThrow(() -> new IllegalArgumentException("no DAG " + dagId));
+            listener.dagFinished(as);  // cancelled, passed or taken meanwhile: nothing is run
+            return as;
+        }
         dagData = dag.additionalData();
-        boolean fresh = dag.nodes().stream().allMatch(n -> n.state() == State.PENDING && n.operator() == Operator.RUN);
-        OffsetDateTime start = fresh ? Times.now() : dag.startTime();
-        dag = dag.withState(dag.stage(), State.RUNNING, dag.operator(), start, start);
-        store.updateDag(dag);
         listener.dagStarted(dag);
         int forks = options.forks() > 0 ? options.forks() : intData(dag.additionalData(), "forks", 50);
         int maxFail = intData(dag.additionalData(), "max_fail_percentage", 0);
@@ -111,7 +119,12 @@ public final class Executor {
                 break;
             }
             dag = dag.withState(i + 1, State.RUNNING, dag.operator(), dag.startTime(), dag.endTime());
-            store.updateDag(dag);
+            dag = dag.withState(i + 1, State.RUNNING, control.progress(dag, false).operator(), dag.startTime(), dag.endTime());
+            if (dag.operator() == Operator.CANCEL && !cancelled.get()) {
+                cancel(); // another process asked for it
+                failed = true;
+                break;
+            }
             node = node.withState(State.RUNNING, node.operator() == Operator.PASS ? Operator.RUN : node.operator(), Times.now(), Times.UNSET);
             store.updateNode(node);
             listener.stageStarted(dag, i + 1, node);
@@ -149,8 +162,7 @@ public final class Executor {
         boolean allOk = dag.nodes().stream().allMatch(n -> n.state() == State.SUCCEED);
         State end = !failed && allOk ? State.SUCCEED : State.FAILED;
         dag = dag.withState(dag.stage(), end, cancelled.get() ? Operator.CANCEL : dag.operator(), dag.startTime(), Times.now());
-        store.updateDag(dag);
-        store.setOwner(dagId, null);
+        control.progress(dag, true);
         dag = store.dag(dagId).orElseThrow();
         listener.dagFinished(dag);
         return dag;
@@ -246,7 +258,8 @@ public final class Executor {
             Connection c = transport.connect(server);
             ExecResult r = c.run(data.runnable(dagData), Duration.ofSeconds(data.timeoutSeconds()), (err, line) -> logs.add(line));
             if (r.timedOut()) {
-                logs.add("FAILED: timed out after " + data.timeoutSeconds() + "s; the script and its processes were ended");
+                logs.add("FAILED: timed out after " + data.timeoutSeconds() + "s; " + (r.leftRunning() == null
+                        ? "the script and its processes were ended" : r.leftRunning()));
             } else if (r.exitCode() != 0) {
                 // the last line is what clients show (obshell's SDK prints only it): the script's own reason, if it gave one
                 String reason = null;
@@ -272,8 +285,11 @@ public final class Executor {
             failedServers.put(data.server(), "host " + data.host() + " was unreachable in stage " + node.name());
             logs.add("FAILED: unreachable: " + e.getMessage());
             return finish(node, running, State.FAILED, running.operator(), started, logs, Outcome.UNREACHABLE);
+        } catch (ScriptCancelledException e) {
+            logs.add("FAILED: " + e.getMessage());
+            return finish(node, running, State.FAILED, Operator.CANCEL, started, logs, Outcome.CANCELLED);
         } catch (InterruptedException e) {
-            logs.add("FAILED: cancelled; the script and its processes were ended");
+            logs.add("FAILED: cancelled before the script started");
             return finish(node, running, State.FAILED, Operator.CANCEL, started, logs, Outcome.CANCELLED);
         } catch (RuntimeException e) {
             logs.add("FAILED: " + e);

@@ -17,6 +17,8 @@ import io.obplay.run.RunListener;
 import io.obplay.run.RunOptions;
 import io.obplay.run.Transport;
 import io.obplay.run.transport.Transports;
+import io.obplay.store.Refusal;
+import io.obplay.store.Refused;
 import io.obplay.store.Store;
 import io.obplay.store.UnderMaintenanceException;
 
@@ -44,12 +46,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Life of a DAG here: created READY/RUN (the response), then an executor thread takes it (RUNNING, stage
  * after stage) to SUCCEED or FAILED. With {@code --dry-run} no executor is started: DAGs stay READY and no host
- * is touched. A DAG whose process died while it ran (this server killed, a crashed {@code obplay run}) is marked
- * FAILED with a log line saying so by {@link DagControl#reconcile}, when this server starts and whenever the DAG
- * is read; RETRY then re-runs what did not succeed.
+ * is touched. A DAG whose process died while it ran (this server killed, a crashed {@code obplay run}), or before
+ * it started it (READY, owned by a dead process), is marked FAILED with a log line saying so by
+ * {@link DagControl#reconcile}, when this server starts and whenever the DAG is read; RETRY then re-runs what did
+ * not succeed.
  *
- * <p>Operators that change a DAG are serialized in this process ({@link #ops}), so two RETRYs cannot start two
- * executors on one DAG.
+ * <p>Every operator is one store transition ({@link io.obplay.store.Store#transition}), so against another obplay
+ * process acting on the same DAG exactly one wins and the other is refused with a typed
+ * {@link io.obplay.store.Refusal} ({@link Errors#refused} gives obshell's code). In this process they are also
+ * serialized ({@link #ops}), so that a RETRY and the start of its executor go together.
  */
 final class DagService implements AutoCloseable {
     /** How long a forcePassDag waits for a running holder to end after its cancel. */
@@ -96,16 +101,24 @@ final class DagService implements AutoCloseable {
         return agentIp + ":" + agentPort;
     }
 
-    /** At start: every DAG left RUNNING by a process that is gone is marked FAILED. Returns how many. */
+    /**
+     * At start: every DAG left RUNNING, or READY and never started, by a process that is gone is marked FAILED
+     * (and so no longer holds the maintenance lock as an unfinished DAG). Returns how many.
+     */
     int reconcileAll() {
         int n = 0;
         for (Dag d : store.unfinished()) {
-            if (d.state() == State.RUNNING) {
+            if (d.state() == State.RUNNING || d.state() == State.READY || d.state() == State.PENDING) {
+                String owner = store.owner(d.dagId()).orElse(null);
                 Optional<Dag> now = control.reconcile(d.dagId());
                 if (now.isPresent() && now.get().state() == State.FAILED) {
                     n++;
-                    log.println("obplay serve: DAG " + d.id() + " (" + d.name() + ") was running when its obplay process"
-                            + " stopped: marked FAILED; RETRY re-runs what did not succeed");
+                    log.println(d.state() == State.RUNNING
+                            ? "obplay serve: DAG " + d.id() + " (" + d.name() + ") was running when its obplay process stopped:"
+                            + " marked FAILED; RETRY re-runs what did not succeed"
+                            : "obplay serve: DAG " + d.id() + " (" + d.name() + ") was " + d.state() + ", never started, when its"
+                            + " obplay process" + (owner == null ? "" : " (" + owner + ")") + " stopped: marked FAILED (nothing of it"
+                            + " ran); RETRY runs it, PASS drops it (and releases the maintenance lock)");
                 }
             }
         }
@@ -166,8 +179,8 @@ final class DagService implements AutoCloseable {
             } else {
                 try {
                     control.cancel(id);
-                } catch (DagControl.Refused r) {
-                    throw Errors.refused(r.code(), r.getMessage());
+                } catch (Refused r) {
+                    throw Errors.refused(r);
                 }
                 waitFinished(id);
             }
@@ -176,8 +189,8 @@ final class DagService implements AutoCloseable {
         if (d.state() == State.FAILED) {
             try {
                 control.pass(id);
-            } catch (DagControl.Refused r) {
-                throw Errors.refused(r.code(), r.getMessage());
+            } catch (Refused r) {
+                throw Errors.refused(r);
             }
             log.println("obplay serve: DAG " + d.id() + " (" + d.name() + ") passed by forcePassDag");
         }
@@ -307,17 +320,14 @@ final class DagService implements AutoCloseable {
                     case "CANCEL" -> cancel(dagId);
                     default -> throw Errors.dagOperatorNotSupport(operator);
                 }
-            } catch (DagControl.Refused r) {
-                throw Errors.refused(r.code(), r.getMessage());
+            } catch (Refused r) {
+                throw Errors.refused(r);
             }
         }
     }
 
-    private void cancel(long dagId) throws DagControl.Refused {
-        Dag d = control.reconcile(dagId).orElseThrow(() -> new DagControl.Refused("Task.NotFound", "no DAG " + dagId));
-        if (d.state() == State.SUCCEED || (d.state() == State.FAILED && d.operator() == Operator.CANCEL)) {
-            throw new DagControl.Refused("Task.Dag.Operator.CancelFinishedDag", "DAG " + d.id() + " is finished (" + d.state() + ")");
-        }
+    private void cancel(long dagId) throws Refused {
+        Dag d = control.reconcile(dagId).orElseThrow(() -> new Refused(Refusal.NO_SUCH_DAG, "no DAG " + dagId));
         Executor ex = running.get(dagId);
         if (ex != null && !d.state().finished()) {
             ex.cancel(); // the executor ends its scripts and records FAILED with operator CANCEL
@@ -336,27 +346,15 @@ final class DagService implements AutoCloseable {
      */
     void passNode(long nodeId) throws ApiException {
         synchronized (ops) {
-            long dagId = store.dagOfNode(nodeId).orElseThrow(Errors::taskNotFound);
-            Dag dag = control.reconcile(dagId).orElseThrow(Errors::taskNotFound);
-            if (dag.state() != State.FAILED) {
-                throw Errors.nodePassNotFailedDag();
+            Dag dag;
+            try {
+                dag = control.passNode(nodeId);
+            } catch (Refused r) {
+                throw Errors.refused(r);
             }
-            Node node = store.node(nodeId).orElseThrow(Errors::taskNotFound);
-            if (node.state() != State.FAILED) {
-                throw Errors.nodePassNotFailedNode(node.name());
-            }
-            OffsetDateTime now = Times.now();
-            for (SubTask t : node.subTasks()) {
-                if (t.state() != State.SUCCEED) {
-                    store.updateSubTask(t.withState(State.SUCCEED, Operator.PASS, t.startTime(), now, t.executeTimes(), t.taskLogs()),
-                            List.of("passed by the operator (was " + t.state() + ")"));
-                }
-            }
-            store.updateNode(node.withState(State.SUCCEED, Operator.PASS, node.startTime(), now));
-            store.updateDag(dag.withState(dag.stage(), State.READY, Operator.RUN, dag.startTime(), dag.endTime()));
-            log.println("obplay serve: node " + node.id() + " of DAG " + dag.id() + " PASS; the DAG runs on"
+            log.println("obplay serve: node " + nodeId + " of DAG " + dag.id() + " PASS; the DAG runs on"
                     + (dryRun ? " (dry run: not started)" : ""));
-            start(dagId);
+            start(dag.dagId());
         }
     }
 

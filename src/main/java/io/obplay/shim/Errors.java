@@ -1,5 +1,7 @@
 package io.obplay.shim;
 
+import io.obplay.store.Refused;
+
 /**
  * The errors the shim answers with: obshell's codes, statuses and English messages (obshell 4.5.0.0,
  * {@code ob/agent/errors/errorcode.go} and {@code ob/agent/assets/i18n/error/en.json}).
@@ -133,28 +135,24 @@ public final class Errors {
         return illegal("Task.Node.Operator.NotSupport", "Operator " + operator + " is not supported");
     }
 
-    public static ApiException nodePassNotFailedDag() {
-        return illegal("Task.Node.Operator.PassNotFailedDag", "Failed to pass node: assigned DAG is not failed");
-    }
-
-    public static ApiException nodePassNotFailedNode(String node) {
-        return illegal("Task.Node.Operator.PassNotFailedNode", "Failed to pass node: node " + node + " is not failed");
-    }
-
-    /** A refusal of {@link io.obplay.run.DagControl}, with its obshell code, as obshell answers it. */
-    public static ApiException refused(String code, String message) {
-        if ("Task.NotFound".equals(code)) {
-            return taskNotFound(message);
-        }
-        String text = switch (code) {
-            case "Task.Dag.Operator.RetryNotFailedDag" -> "Failed to set DAG retry: DAG state is not failed";
-            case "Task.Dag.Operator.RollbackNotFailedDag" -> "Failed to set DAG rollback: DAG state is not failed";
-            case "Task.Dag.Operator.PassNotFailedDag" -> "Failed to pass DAG: DAG is not failed";
-            case "Task.Dag.Operator.CancelFinishedDag" -> "Failed to cancel DAG: DAG is finished";
-            default -> null;
+    /**
+     * A refusal of a DAG change ({@link io.obplay.run.DagControl}), as obshell answers it: its code, and obshell's
+     * message first (clients match on it), obplay's explanation after it.
+     */
+    public static ApiException refused(Refused r) {
+        String why = r.getMessage();
+        return switch (r.refusal()) {
+            case NO_SUCH_DAG, NO_SUCH_NODE -> taskNotFound(why);
+            case RETRY_NOT_FAILED -> illegal("Task.Dag.Operator.RetryNotFailedDag", "Failed to set DAG retry: DAG state is not failed (" + why + ")");
+            case ROLLBACK_NOT_FAILED -> illegal("Task.Dag.Operator.RollbackNotFailedDag", "Failed to set DAG rollback: DAG state is not failed (" + why + ")");
+            case ROLLBACK_NOT_SUPPORTED -> illegal("Task.Dag.Operator.NotSupport", why);
+            case PASS_NOT_FAILED -> illegal("Task.Dag.Operator.PassNotFailedDag", "Failed to pass DAG: DAG is not failed (" + why + ")");
+            case CANCEL_FINISHED -> illegal("Task.Dag.Operator.CancelFinishedDag", "Failed to cancel DAG: DAG is finished (" + why + ")");
+            case NODE_PASS_NOT_FAILED_DAG -> illegal("Task.Node.Operator.PassNotFailedDag", "Failed to pass node: assigned DAG is not failed (" + why + ")");
+            case NODE_PASS_NOT_FAILED_NODE -> illegal("Task.Node.Operator.PassNotFailedNode", "Failed to pass node: " + why);
+            // obshell has no code for "not READY to start": a DAG changed by another process meanwhile
+            case NOT_READY -> illegal("Task.Dag.Operator.NotSupport", why);
         };
-        // obshell's message first (clients match on it), obplay's explanation after it
-        return illegal(code, text == null ? message : text + " (" + message + ")");
     }
 
     // ------------------------------------------------------------------------------------------------ OCP

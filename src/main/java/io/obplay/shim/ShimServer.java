@@ -76,10 +76,19 @@ public final class ShimServer implements AutoCloseable {
             boolean dryRun,
             Duration grace,
             Duration killWait,
+            Duration settle,
             int threads,
             Duration drain,
             SSLContext tls,
             String homePath) {
+
+        /** With the default settle period of stop and kill steps. */
+        public Options(String listenHost, int listenPort, String agentIp, Integer agentPort, Integer obproxyCluster,
+                       boolean dryRun, Duration grace, Duration killWait, int threads, Duration drain, SSLContext tls,
+                       String homePath) {
+            this(listenHost, listenPort, agentIp, agentPort, obproxyCluster, dryRun, grace, killWait,
+                    io.obplay.playbook.Step.DEFAULT_SETTLE, threads, drain, tls, homePath);
+        }
     }
 
     private enum AuthKind { NONE, V2, V2_AGENT, V2_BY_ID, BASIC }
@@ -135,7 +144,7 @@ public final class ShimServer implements AutoCloseable {
             return t;
         }, new ThreadPoolExecutor.CallerRunsPolicy());
         dags = new DagService(store, inv, agentIp, agentPort, o.dryRun(), Math.max(2, threads / 2), log);
-        api = new Api(inv, dags, auth, managed, new ShimPlaybooks.Timing(o.grace(), o.killWait()), agentIp, agentPort, o.homePath());
+        api = new Api(inv, dags, auth, managed, new ShimPlaybooks.Timing(o.grace(), o.killWait(), o.settle()), agentIp, agentPort, o.homePath());
         routes();
         http.setExecutor(handlers);
         http.createContext("/", this::handle);

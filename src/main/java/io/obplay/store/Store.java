@@ -24,7 +24,28 @@ public interface Store extends AutoCloseable {
      * @return the stored DAG, with its ids
      * @throws UnderMaintenanceException naming the holding DAG
      */
-    Dag insert(Dag planned, IdScheme ids, boolean exclusive) throws UnderMaintenanceException;
+    default Dag insert(Dag planned, IdScheme ids, boolean exclusive) throws UnderMaintenanceException {
+        return insert(planned, ids, exclusive, null);
+    }
+
+    /**
+     * As {@link #insert(Dag, IdScheme, boolean)}, recording {@code owner} ({@code pid@hostname}, or null) as the
+     * process that will run the DAG, in the same transaction: a DAG whose creator dies before starting it can then
+     * be told from one about to start.
+     */
+    Dag insert(Dag planned, IdScheme ids, boolean exclusive, String owner) throws UnderMaintenanceException;
+
+    /**
+     * The one way to change a DAG on what it is now: reads the DAG (whole) and its owner, lets {@code t} decide,
+     * and writes the decided {@link Change}, all in one transaction that holds a write lock on the DAG from the
+     * read to the commit, so of two processes changing one DAG at once the second decides on what the first
+     * wrote. (SQLite takes its database write lock, {@code BEGIN IMMEDIATE}; a server database would lock the DAG's
+     * row, {@code SELECT ... FOR UPDATE}, before reading its nodes.) A change may write only records of this DAG.
+     *
+     * @return the DAG as it is once the change is committed (unchanged when the change was empty)
+     * @throws Refused {@link Refusal#NO_SUCH_DAG}, or the refusal of {@code t}; then nothing was written
+     */
+    Dag transition(long dagId, Transition t) throws Refused;
 
     /** The whole DAG: nodes, sub-tasks and their logs. */
     Optional<Dag> dag(long dagId);

@@ -163,7 +163,7 @@ class RunCliTest {
         assertTrue(show.out().contains("stopped while this ran; its outcome is unknown"), show.out());
         // the sleeping script of the killed obplay may still run; let it go and retry
         Files.createFile(dir.resolve("b/go"));
-        CliTest.Result retry = CliTest.run("dag", "retry", "1", "--state-dir", state.toString());
+        CliTest.Result retry = CliTest.run("dag", "retry", "1", "--yes", "--state-dir", state.toString());
         assertEquals(0, retry.code(), retry.err());
         try (Store store = SqliteStore.open(state)) {
             Dag d = store.dag(1).orElseThrow();
@@ -174,5 +174,99 @@ class RunCliTest {
         }
         assertTrue(Files.exists(dir.resolve("b/three")));
         new File(dir.toFile(), "unused").delete();
+    }
+
+    /** obplay with a terminal of its own (util-linux {@code script} gives it a pty), typing {@code answer}. */
+    CliTest.Result onATerminal(String answer, String... args) throws Exception {
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        StringBuilder cmd = new StringBuilder();
+        for (String a : List.of(javaBin, "-cp", System.getProperty("java.class.path"), Main.class.getName())) {
+            cmd.append('\'').append(a).append("' ");
+        }
+        for (String a : args) {
+            cmd.append('\'').append(a).append("' ");
+        }
+        Process p = new ProcessBuilder("script", "-qec", cmd.toString(), "/dev/null").redirectErrorStream(true).start();
+        p.getOutputStream().write((answer + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        p.getOutputStream().flush();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), out);
+        p.getOutputStream().close();
+        return new CliTest.Result(p.exitValue(), "", out);
+    }
+
+    State stateOf(long id) {
+        try (Store store = SqliteStore.open(state)) {
+            return store.dag(id).orElseThrow().state();
+        }
+    }
+
+    @Test
+    void dagRetryPassAndCancelShowWhatTheyDoAndAskAsRunDoes() throws Exception {
+        Path pb = playbook("pb.yaml", """
+                name: half
+                targets: { all: true }
+                steps:
+                  - shell: "test {{home_path}} = %1$s/a || test -e {{home_path}}/ok"
+                  - shell: "touch {{home_path}}/second"
+                """.formatted(dir));
+        assertEquals(ExitCodes.HOSTS_FAILED, CliTest.run("run", "-i", inv.toString(), pb.toString(), "--yes", "--state-dir", state.toString()).code());
+        String sd = state.toString();
+
+        // no terminal, no --yes: what it would do, then a stop, nothing changed
+        CliTest.Result retry = CliTest.run("dag", "retry", "1", "--state-dir", sd);
+        assertEquals(ExitCodes.INVALID, retry.code(), retry.err());
+        assertTrue(retry.err().contains("Retry runs again"), retry.err());
+        assertTrue(retry.err().contains("stage 1/2 'Run command on observer': 127.0.0.1:41002 (FAILED)"), retry.err());
+        assertTrue(retry.err().contains("stage 2/2 'Run command on observer': 127.0.0.1:41001 (never ran), 127.0.0.1:41002 (never ran)"), retry.err());
+        assertTrue(retry.err().contains("no terminal to ask for confirmation on; review the above and pass --yes to retry it"), retry.err());
+        assertEquals(State.FAILED, stateOf(1));
+        CliTest.Result pass = CliTest.run("dag", "pass", "1", "--state-dir", sd);
+        assertEquals(ExitCodes.INVALID, pass.code(), pass.err());
+        assertTrue(pass.err().contains("Pass records these stages SUCCEED with operator PASS"), pass.err());
+        assertTrue(pass.err().contains("pass --yes to pass it"), pass.err());
+        CliTest.Result cancel = CliTest.run("dag", "cancel", "1", "--state-dir", sd);
+        assertEquals(ExitCodes.INVALID, cancel.code(), cancel.err());
+        assertTrue(cancel.err().contains("no process runs it: it is recorded FAILED with operator CANCEL now"), cancel.err());
+        assertEquals(State.FAILED, stateOf(1));
+        assertTrue(Files.notExists(dir.resolve("a/second")), "nothing ran");
+
+        // a terminal: anything but yes stops
+        CliTest.Result no = onATerminal("no", "dag", "pass", "1", "--state-dir", sd);
+        assertEquals(ExitCodes.INVALID, no.code(), no.err());
+        assertTrue(no.err().contains("Pass 1 stage of DAG ") || no.err().contains("Pass 2 stages of DAG "), no.err());
+        assertTrue(no.err().contains("Type 'yes' to pass: "), no.err());
+        assertTrue(no.err().contains("Not confirmed; nothing changed."), no.err());
+        assertEquals(State.FAILED, stateOf(1));
+
+        // yes on the terminal retries; the run goes on as 'run' does
+        Files.createFile(dir.resolve("b/ok"));
+        CliTest.Result yes = onATerminal("yes", "dag", "retry", "1", "--state-dir", sd);
+        assertTrue(yes.err().contains("Re-run 3 sub-tasks on 1 host? Type 'yes' to retry: "), yes.err());
+        assertEquals(0, yes.code(), yes.err());
+        assertEquals(State.SUCCEED, stateOf(1));
+        assertTrue(Files.exists(dir.resolve("b/second")));
+
+        // refused before asking, with the reason, even with --yes
+        CliTest.Result again = CliTest.run("dag", "retry", "1", "--yes", "--state-dir", sd);
+        assertEquals(ExitCodes.INVALID, again.code());
+        assertTrue(again.err().contains("is SUCCEED (operator RUN); only a FAILED DAG can be retried"), again.err());
+        assertTrue(!again.err().contains("Retry runs again"), again.err());
+        CliTest.Result passDone = CliTest.run("dag", "pass", "1", "--yes", "--state-dir", sd);
+        assertEquals(ExitCodes.INVALID, passDone.code());
+        assertTrue(passDone.err().contains("only a FAILED DAG can be passed"), passDone.err());
+        CliTest.Result cancelDone = CliTest.run("dag", "cancel", "1", "--yes", "--state-dir", sd);
+        assertEquals(ExitCodes.INVALID, cancelDone.code());
+        assertTrue(cancelDone.err().contains("is finished (SUCCEED); only an unfinished DAG can be cancelled"), cancelDone.err());
+
+        // --yes: cancel and pass of a FAILED DAG
+        assertEquals(ExitCodes.HOSTS_FAILED, CliTest.run("run", "-i", inv.toString(),
+                playbook("f.yaml", "name: f\ntargets: { all: true }\nsteps:\n  - shell: \"exit 3\"\n").toString(), "--yes", "--state-dir", sd).code());
+        CliTest.Result c = CliTest.run("dag", "cancel", "2", "--yes", "--state-dir", sd);
+        assertEquals(0, c.code(), c.err());
+        assertTrue(c.err().contains("FAILED (operator CANCEL)"), c.err());
+        CliTest.Result p = CliTest.run("dag", "pass", "2", "--yes", "--state-dir", sd);
+        assertEquals(0, p.code(), p.err());
+        assertEquals(State.SUCCEED, stateOf(2));
     }
 }

@@ -571,7 +571,7 @@ class FleetSshTest {
 
         // accept-new: the retry reaches h2, records its key, and does not run h1 and h3 again
         Files.writeString(inv, header("accept-new") + threeZones());
-        Cli retry = obplay("dag", "retry", "1", "--state-dir", state);
+        Cli retry = obplay("dag", "retry", "1", "--yes", "--state-dir", state);
         assertEquals(ExitCodes.OK, retry.code(), retry::toString);
         assertTrue(Files.readAllLines(knownHosts).contains(h2.knownHostsLine(ip, 22)),
                 "accept-new appended h2's key:\n" + Files.readString(knownHosts));
@@ -768,7 +768,7 @@ class FleetSshTest {
 
         // let the slow step through, and retry
         writeAsAdmin(h2, OB_HOME + "/go", "");
-        Cli retry = obplay("dag", "retry", "1", "--state-dir", state);
+        Cli retry = obplay("dag", "retry", "1", "--yes", "--state-dir", state);
         assertEquals(ExitCodes.OK, retry.code(), retry::toString);
         Dag d = dag(1);
         assertEquals(State.SUCCEED, d.state());

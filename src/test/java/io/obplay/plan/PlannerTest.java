@@ -54,7 +54,8 @@ class PlannerTest {
         assertEquals(new ExecuteAgent("10.0.1.2", 2886), t.executeAgent());
         assertEquals("22130706433028864", t.id());
         assertEquals(4, t.taskId());
-        assertEquals(List.of("/data/ob/log"), t.data().paths());
+        assertEquals(List.of("/data/ob/log  (log: removed; a symlink: the directory it names, then the link; links inside: as links; "
+                + "a mount point or a dir whose parent is not writable: emptied, kept)"), t.data().paths());
         assertTrue(t.data().script().contains("/data/ob/log"));
     }
 

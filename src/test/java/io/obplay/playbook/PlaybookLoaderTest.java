@@ -49,7 +49,7 @@ class PlaybookLoaderTest {
                 serial: 1
                 steps:
                   - stop: { grace: 5s }
-                  - kill: {}
+                  - kill: { settle: 500ms }
                   - cleanup: { paths: [log, data_dir, /data/1/ob/sstable] }
                     on: { servers: ["10.0.1.2:2886"] }
                   - shell: "echo {{home_path}} {{ssh.user}}"
@@ -62,7 +62,11 @@ class PlaybookLoaderTest {
         Step stop = p.steps().get(0);
         assertEquals(Duration.ofSeconds(5), stop.grace());
         assertEquals(Duration.ofSeconds(30), stop.killWait());
-        assertEquals(Duration.ofSeconds(65), stop.timeout());
+        assertEquals(Step.DEFAULT_SETTLE, stop.settle());
+        assertEquals(Duration.ofSeconds(68), stop.timeout(), "grace + kill_wait + settle + 30s");
+        Step kill = p.steps().get(1);
+        assertEquals(Duration.ofMillis(500), kill.settle());
+        assertEquals(Duration.ofMillis(60_500), kill.timeout(), "kill_wait + settle + 30s");
         Step cleanup = p.steps().get(2);
         assertEquals(List.of("/data/ob/log", "/data/1/ob", "/data/1/ob/sstable"), cleanup.cleanupPaths().get("10.0.1.2:2886"));
         Step shell = p.steps().get(3);
@@ -106,6 +110,23 @@ class PlaybookLoaderTest {
         assertTrue(p.stream().anyMatch(s -> s.startsWith("pb.yaml:5:26: unknown key 'grase' in 'stop' in step 1; did you mean 'grace'?")), String.join("\n", p));
         assertTrue(p.stream().anyMatch(s -> s.startsWith("pb.yaml:6:5: unknown key 'reboot' in step 2")), String.join("\n", p));
         assertTrue(p.contains("pb.yaml:6:5: step 2 has no action; expected exactly one of: stop, kill, cleanup, shell"), String.join("\n", p));
+    }
+
+    @Test
+    void ilogDirIsADeclaredDirectoryOf3xOnly() throws Exception {
+        Inventory three = InventoryLoader.load(YamlSource.of("inv.yaml", """
+                cluster: c
+                observer: { version: 3, redo_dir: /redo/1 }
+                zones: { z1: { servers: [ { host: 10.0.0.1 } ] } }
+                """));
+        Playbook p = PlaybookLoader.load(YamlSource.of("pb.yaml",
+                "name: t\ntargets: { all: true }\nsteps:\n  - cleanup: { paths: [ilog_dir, slog_dir, clog_dir] }\n"), three);
+        assertEquals(List.of("/redo/1/ilog", "/redo/1/slog", "/redo/1/clog"), p.steps().get(0).cleanupPaths().get("10.0.0.1:2886"));
+
+        List<String> four = problems("name: t\ntargets: { all: true }\nsteps:\n  - cleanup: { paths: [ilog_dir] }\n");
+        assertEquals(1, four.size(), String.join("\n", four));
+        assertTrue(four.get(0).startsWith("pb.yaml:4:24: 'ilog_dir' is a directory of OceanBase 3.x; 10.0.1.1:2886 is version 4 "
+                + "(built-in default (OceanBase 4.x layout)), which has no ilog. Expected 'version: 3'"), four.get(0));
     }
 
     @Test

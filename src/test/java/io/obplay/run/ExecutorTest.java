@@ -13,6 +13,8 @@ import io.obplay.plan.Planner;
 import io.obplay.plan.State;
 import io.obplay.plan.SubTask;
 import io.obplay.run.transport.LocalTransport;
+import io.obplay.store.Refusal;
+import io.obplay.store.Refused;
 import io.obplay.store.Store;
 import io.obplay.store.UnderMaintenanceException;
 import io.obplay.store.sqlite.SqliteStore;
@@ -194,7 +196,8 @@ class ExecutorTest {
         assertTrue(Duration.ofNanos(System.nanoTime() - t0).toSeconds() < 15);
         SubTask t = end.nodes().get(0).subTasks().get(0);
         assertEquals(State.FAILED, t.state());
-        assertTrue(t.taskLogs().stream().anyMatch(l -> l.startsWith("FAILED: timed out after 1s")), t.taskLogs().toString());
+        assertEquals("FAILED: timed out after 1s; the script and its processes were ended",
+                t.taskLogs().get(t.taskLogs().size() - 1), "proved by the kill script's scan: " + t.taskLogs());
     }
 
     @Test
@@ -230,6 +233,8 @@ class ExecutorTest {
         for (SubTask s : end.nodes().get(0).subTasks()) {
             assertEquals(State.FAILED, s.state());
             assertEquals(Operator.CANCEL, s.operator());
+            assertEquals("FAILED: cancelled; the script and its processes were ended",
+                    s.taskLogs().get(s.taskLogs().size() - 1), s.taskLogs().toString());
         }
         assertTrue(Files.notExists(dir.resolve("a/never")));
         assertEquals(State.PENDING, end.nodes().get(1).state());
@@ -257,11 +262,50 @@ class ExecutorTest {
         assertEquals(Operator.PASS, passed.operator());
         Dag second = create(stop);
         assertTrue(second.dagId() > first.dagId());
-        DagControl.Refused r = assertThrows(DagControl.Refused.class, () -> control.retry(second.dagId()));
-        assertEquals("Task.Dag.Operator.RetryNotFailedDag", r.code());
-        assertEquals("Task.Dag.Operator.NotSupport", assertThrows(DagControl.Refused.class, () -> {
+        Refused r = assertThrows(Refused.class, () -> control.retry(second.dagId()));
+        assertEquals(Refusal.RETRY_NOT_FAILED, r.refusal());
+        assertEquals(Refusal.ROLLBACK_NOT_SUPPORTED, assertThrows(Refused.class, () -> {
             control.cancel(second.dagId());
             control.rollback(second.dagId());
-        }).code());
+        }).refusal());
+    }
+
+    /**
+     * The start of a run is a transition too: a DAG cancelled (or passed) between its creation and its start is not
+     * run; and a CANCEL another process records while it runs survives the executor's own writes.
+     */
+    @Test
+    void aDagCancelledBeforeItStartsIsNotRunAndACancelRecordedElsewhereIsKept() throws Exception {
+        Dag dag = create("name: c\ntargets: { all: true }\nsteps:\n  - shell: \"touch {{home_path}}/ran\"\n");
+        Dag cancelled = new DagControl(store).cancel(dag.dagId());
+        assertEquals(State.FAILED, cancelled.state(), "a READY DAG no process runs yet is cancelled at once");
+        Dag end = executor().run(dag.dagId(), RunOptions.defaults());
+        assertEquals(State.FAILED, end.state());
+        assertEquals(Operator.CANCEL, end.operator());
+        for (String h : List.of("a", "b", "c")) {
+            assertTrue(Files.notExists(dir.resolve(h).resolve("ran")), "nothing ran on " + h);
+        }
+        assertEquals(List.of(), events);
+
+        // CANCEL recorded by "another process" (another DagControl on the store) while stage 1 runs: stage 2 never starts
+        Dag two = create("name: d\ntargets: { servers: [\"127.0.0.1:40001\"] }\nsteps:\n"
+                + "  - shell: \"touch {{home_path}}/one; sleep 2\"\n  - shell: \"touch {{home_path}}/two\"\n");
+        Thread other = new Thread(() -> {
+            try {
+                for (int i = 0; i < 100 && Files.notExists(dir.resolve("a/one")); i++) {
+                    Thread.sleep(50);
+                }
+                new DagControl(store, "1@elsewhere").cancel(two.dagId());
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        other.start();
+        Dag ended = executor().run(two.dagId(), RunOptions.defaults());
+        other.join();
+        assertEquals(State.FAILED, ended.state());
+        assertEquals(Operator.CANCEL, ended.operator(), "the executor's writes kept the CANCEL");
+        assertTrue(Files.notExists(dir.resolve("a/two")), "the next stage did not start");
+        assertTrue(store.owner(two.dagId()).isEmpty());
     }
 }

@@ -113,6 +113,59 @@ class ShimLifecycleTest {
         assertFalse(ShimFleet.listening(z1.mysqlPort()));
     }
 
+    /**
+     * A DAG the server created and never started (here: --dry-run) when it was killed: it held the maintenance lock
+     * as READY, owned by the dead server. The next start marks it FAILED with a log line saying nothing ran; PASS
+     * then releases the lock.
+     */
+    @Test
+    void aDagCreatedButNeverStartedWhenTheServerIsKilledIsFailedAfterARestart() throws Exception {
+        ShimFleet fleet = ShimFleet.standard(tmp.resolve("fleet"));
+        toClose.add(fleet);
+        Path inv = fleet.writeInventory();
+        Path state = tmp.resolve("state");
+        int port = TestHosts.freePort("127.0.0.1");
+        List<String> args = List.of("-i", inv.toString(), "--state-dir", state.toString(), "--listen", "127.0.0.1:" + port);
+        List<String> dry = new ArrayList<>(args);
+        dry.add("--dry-run");
+
+        ServeProcess first = serve("first", PASSWORDS, dry.toArray(new String[0]));
+        first.awaitListening(Duration.ofSeconds(60));
+        ObshellTestClient client = new ObshellTestClient("127.0.0.1", port, ROOT_PW, AGENT_PW);
+        String body = "{\"scope\": {\"type\": \"GLOBAL\"}, \"force\": true}";
+        ObshellTestClient.Response r = client.post("/api/v1/ob/stop", body);
+        assertEnvelope(r, 200, false);
+        String id = r.data().get("id").asText();
+        assertEquals("READY", client.get("/api/v1/task/dag/" + id).data().get("state").asText());
+        long firstPid = first.process.pid();
+        first.process.destroyForcibly();
+        first.process.waitFor();
+
+        ServeProcess second = serve("second", PASSWORDS, args.toArray(new String[0]));
+        second.awaitListening(Duration.ofSeconds(60));
+        assertTrue(second.err().contains("DAG " + id + " (Stop OB) was READY, never started, when its obplay process ("
+                + firstPid + "@"), second.err());
+        assertTrue(second.err().contains("marked FAILED (nothing of it ran); RETRY runs it, PASS drops it"), second.err());
+        ObshellTestClient again = new ObshellTestClient("127.0.0.1", port, ROOT_PW, AGENT_PW);
+        JsonNode failed = again.get("/api/v1/task/dag/" + id).data();
+        assertEquals("FAILED", failed.get("state").asText(), failed.toString());
+        JsonNode first1 = failed.get("nodes").get(0);
+        assertEquals("FAILED", first1.get("state").asText());
+        JsonNode logs = first1.get("sub_tasks").get(0).get("task_logs");
+        assertTrue(logs.get(logs.size() - 1).asText().startsWith("not run: obplay (" + firstPid + "@"), logs.toString());
+        assertTrue(logs.get(logs.size() - 1).asText().contains("stopped before it started this DAG; nothing ran"), logs.toString());
+        for (JsonNode node : failed.get("nodes")) {
+            for (JsonNode t : node.get("sub_tasks")) {
+                assertEquals(0, t.get("execute_times").asInt(), "nothing ran: " + t);
+            }
+        }
+        // still the lock holder until passed, as any FAILED maintenance DAG
+        ObshellTestClient.Response locked = again.post("/api/v1/ob/stop", body);
+        assertEquals(500, locked.status());
+        assertEnvelope(again.post("/api/v1/task/dag/" + id, "{\"operator\": \"PASS\"}"), 200, false);
+        assertEquals("SUCCEED", again.get("/api/v1/task/dag/" + id).data().get("state").asText());
+    }
+
     @Test
     void sigtermAnswersTheRequestInFlightThenStops() throws Exception {
         ShimFleet fleet = ShimFleet.standard(tmp.resolve("fleet"));

@@ -25,6 +25,7 @@ final class HostKeyVerifier implements HostKeyRepository {
     private final String bastionSsh;
     private volatile String failure;
     private volatile boolean added;
+    private volatile boolean asked;
 
     HostKeyVerifier(KnownHostsFile file, HostKeyChecking mode, String host, int port, String bastionSsh) {
         this.file = file;
@@ -39,6 +40,11 @@ final class HostKeyVerifier implements HostKeyRepository {
         return failure;
     }
 
+    /** Whether JSch has asked about the host key yet: it does once the key exchange is done. */
+    boolean asked() {
+        return asked;
+    }
+
     /** Whether accept-new recorded the key. */
     boolean added() {
         return added;
@@ -46,6 +52,7 @@ final class HostKeyVerifier implements HostKeyRepository {
 
     @Override
     public int check(String chost, byte[] key) {
+        asked = true;
         if (mode == HostKeyChecking.OFF) {
             return OK;
         }

@@ -5,6 +5,7 @@ import io.obplay.run.Connection;
 import io.obplay.run.ExecResult;
 import io.obplay.run.HostUnreachableException;
 import io.obplay.run.OutputSink;
+import io.obplay.run.ScriptCancelledException;
 import io.obplay.run.Transport;
 import java.io.File;
 import java.io.IOException;
@@ -112,12 +113,11 @@ public final class LocalTransport implements Transport {
             try {
                 done = waitFor(p, streams, timeout);
             } catch (InterruptedException e) {
-                terminate(p, streams);
-                throw e;
+                throw new ScriptCancelledException(terminate(p, streams));
             }
             if (!done) {
-                terminate(p, streams);
-                return new ExecResult(-1, true, Duration.ofNanos(System.nanoTime() - start));
+                String left = terminate(p, streams);
+                return new ExecResult(-1, true, Duration.ofNanos(System.nanoTime() - start), left);
             }
             if (sinkFailure.get() != null) {
                 throw sinkFailure.get();
@@ -154,16 +154,30 @@ public final class LocalTransport implements Transport {
         }
     }
 
-    /** TERM to the group, grace, KILL; not interruptible (a pending interrupt is kept). */
-    private void terminate(Process p, CountDownLatch streams) {
+    /**
+     * TERM to the group, grace, KILL; not interruptible (a pending interrupt is kept). Returns null when the
+     * script's processes were proved gone, else what may still run.
+     */
+    private String terminate(Process p, CountDownLatch streams) {
         boolean interrupted = Thread.interrupted();
         long pid = p.pid();
+        String left;
         try {
             if (SETSID != null) {
                 // setsid execs /bin/sh in place: the script's pid is its process group id
                 Process k = new ProcessBuilder("/bin/sh", "-c", Scripts.killScript(pid, pid, killGrace))
-                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                        .redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                        .start();
+                String out;
+                try (InputStream in = k.getInputStream()) {
+                    out = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+                }
                 interrupted |= waitUninterruptibly(k, killGrace.toMillis() + 5_000);
+                String verdict = out.substring(out.lastIndexOf('\n') + 1);
+                left = verdict.equals(Scripts.KILL_VERDICT + " gone") ? null
+                        : "obplay could not end it: after TERM and KILL, process group " + pid + " still has "
+                        + (verdict.startsWith(Scripts.KILL_VERDICT + " left") ? "processes "
+                        + verdict.substring((Scripts.KILL_VERDICT + " left").length()).strip() : "processes (" + out + ")");
             } else {
                 List<ProcessHandle> tree = new ArrayList<>();
                 p.descendants().forEach(tree::add);
@@ -178,10 +192,13 @@ public final class LocalTransport implements Transport {
                     }
                 }
                 tree.forEach(ProcessHandle::destroyForcibly);
+                left = null;
             }
         } catch (IOException e) {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
+            left = "obplay could not run its kill script (" + e.getMessage() + "); process " + pid
+                    + " and its children were sent KILL but may still run";
         } finally {
             interrupted |= waitUninterruptibly(p, 5_000);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
@@ -196,6 +213,10 @@ public final class LocalTransport implements Transport {
                 Thread.currentThread().interrupt();
             }
         }
+        if (left == null && SETSID == null && (p.isAlive() || p.descendants().anyMatch(ProcessHandle::isAlive))) {
+            left = "obplay could not end it: process " + pid + " or its children still run";
+        }
+        return left;
     }
 
     private static boolean waitUninterruptibly(Process p, long ms) {

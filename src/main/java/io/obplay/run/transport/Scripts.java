@@ -34,26 +34,41 @@ final class Scripts {
         return "exec /bin/sh -c '" + w + "' sh '" + w + "'";
     }
 
+    /** The kill script's last line of stdout: {@code <KILL_VERDICT> gone}, or {@code left <pid>...}. */
+    static final String KILL_VERDICT = "OBPLAY_KILL";
+
     /**
-     * Ends a script's processes: TERM to its process group, up to {@code grace} for them to go, then KILL.
-     * When the script does not lead its own group (pgid unknown or different), TERM/KILL go to the script's
-     * process and its direct children instead.
+     * Ends a script's processes: TERM to its process group, up to {@code grace} for them to go, then KILL, up to
+     * 5 s more; then it says what it found, as its last line: {@code OBPLAY_KILL gone} when no process of the
+     * group is left (zombies aside), else {@code OBPLAY_KILL left <pid>...}. When the script does not lead its
+     * own group (pgid unknown or different), TERM/KILL go to the script's process and its direct children
+     * instead, and the verdict is {@code OBPLAY_KILL direct-gone} (those are gone; what they started is not
+     * known) or {@code left <pid>...}.
      */
     static String killScript(long pid, long pgid, Duration grace) {
         long tenths = Math.max(1, grace.toMillis() / 100);
         if (pgid > 1 && pgid == pid) {
-            // live: a process of the group is not yet a zombie (an init that reaps slowly keeps zombies around)
-            return "g=" + pgid + "; live() { kill -0 -$g 2>/dev/null && ! cat /proc/[0-9]*/stat 2>/dev/null "
-                    + "| awk -v g=$g \"{ sub(/.*[)] /, \\\"\\\"); if (\\$3 == g && \\$1 != \\\"Z\\\") exit 1 }\"; }; "
-                    + "kill -TERM -$g 2>/dev/null || exit 0; i=0; "
+            // procs: the group's processes that are not yet zombies (an init that reaps slowly keeps zombies),
+            // read from /proc, so that a process this user may not signal (sudo) still counts as left
+            return "g=" + pgid + "; procs() { cat /proc/[0-9]*/stat 2>/dev/null | awk -v g=$g \"{ p = \\$1; "
+                    + "sub(/.*[)] /, \\\"\\\"); if (\\$3 == g && \\$1 != \\\"Z\\\") printf \\\"%s \\\", p }\"; }; "
+                    + "live() { [ -n \"$(procs)\" ]; }; "
+                    + "live || { echo " + KILL_VERDICT + " gone; exit 0; }; kill -TERM -$g 2>/dev/null; i=0; "
                     + "while [ $i -lt " + tenths + " ] && live; do sleep 0.1; i=$((i+1)); done; "
                     + "kill -KILL -$g 2>/dev/null; i=0; "
-                    + "while [ $i -lt 50 ] && live; do sleep 0.1; i=$((i+1)); done; exit 0";
+                    + "while [ $i -lt 50 ] && live; do sleep 0.1; i=$((i+1)); done; "
+                    + "if live; then echo " + KILL_VERDICT + " left $(procs); else echo " + KILL_VERDICT + " gone; fi; "
+                    + "exit 0";
         }
-        return "p=" + pid + "; pkill -TERM -P $p 2>/dev/null; kill -TERM $p 2>/dev/null; i=0; "
+        return "p=" + pid + "; c=$(pgrep -P $p 2>/dev/null | tr \"\\n\" \" \"); "
+                + "pkill -TERM -P $p 2>/dev/null; kill -TERM $p 2>/dev/null; i=0; "
                 + "while [ $i -lt " + tenths + " ] && kill -0 $p 2>/dev/null; do sleep 0.1; i=$((i+1)); done; "
                 + "pkill -KILL -P $p 2>/dev/null; kill -KILL $p 2>/dev/null; i=0; "
-                + "while [ $i -lt 50 ] && kill -0 $p 2>/dev/null; do sleep 0.1; i=$((i+1)); done; exit 0";
+                + "while [ $i -lt 50 ] && kill -0 $p 2>/dev/null; do sleep 0.1; i=$((i+1)); done; "
+                + "l=; for q in $p $c; do if kill -0 $q 2>/dev/null && ! grep -q \"^State:.Z\" /proc/$q/status "
+                + "2>/dev/null; then l=\"$l $q\"; fi; done; "
+                + "if [ -n \"$l\" ]; then echo " + KILL_VERDICT + " left$l; else echo " + KILL_VERDICT
+                + " direct-gone; fi; exit 0";
     }
 
     /** {@code exec /bin/sh -c '<script>'} for a script without single quotes. */

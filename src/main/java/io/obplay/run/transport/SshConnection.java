@@ -81,6 +81,7 @@ final class SshConnection implements Connection {
         final CountDownLatch marker = new CountDownLatch(1);
         volatile long pid = -1;
         volatile long pgid = -1;
+        volatile boolean markerSeen;
         volatile RuntimeException sinkFailure;
         final LineSplitter stdout;
         final LineSplitter stderr;
@@ -92,17 +93,29 @@ final class SshConnection implements Connection {
             this.stderr = new LineSplitter(line -> deliver(true, line), closed::countDown);
         }
 
+        /**
+         * The wrapper's marker may follow whatever the login printed before it on the same line (a banner from
+         * a bashrc or ~/.ssh/rc without a final newline, a terminal-title escape): it is looked for anywhere
+         * in the line, once; what came before it is delivered as output.
+         */
         private void stdoutLine(String line) {
-            if (marker.getCount() > 0 && line.startsWith(token + " ")) {
-                String[] f = line.split(" ");
-                try {
-                    pid = Long.parseLong(f[1]);
-                    pgid = "?".equals(f[2]) ? -1 : Long.parseLong(f[2]);
-                } catch (RuntimeException malformed) {
-                    // leave unknown
+            if (marker.getCount() > 0) {
+                int at = line.indexOf(token + " ");
+                if (at >= 0) {
+                    if (at > 0) {
+                        deliver(false, line.substring(0, at));
+                    }
+                    String[] f = line.substring(at).split(" ");
+                    try {
+                        pid = Long.parseLong(f[1]);
+                        pgid = "?".equals(f[2]) ? -1 : Long.parseLong(f[2]);
+                    } catch (RuntimeException malformed) {
+                        // leave unknown
+                    }
+                    markerSeen = true;
+                    marker.countDown();
+                    return;
                 }
-                marker.countDown();
-                return;
             }
             deliver(false, line);
         }
@@ -147,19 +160,21 @@ final class SshConnection implements Connection {
             try {
                 done = await(st.closed, timeout);
             } catch (InterruptedException e) {
-                terminate(ch, st);
-                throw e;
+                throw new io.obplay.run.ScriptCancelledException(terminate(ch, st));
             }
             if (!done) {
-                terminate(ch, st);
+                String left = terminate(ch, st);
                 if (!isAlive()) {
-                    throw lost(null);
+                    throw new HostUnreachableException(host, "connection to " + label + " lost while ending a "
+                            + "timed-out command" + (left == null ? "" : "; " + left));
                 }
-                return new ExecResult(-1, true, Duration.ofNanos(System.nanoTime() - start));
+                return new ExecResult(-1, true, Duration.ofNanos(System.nanoTime() - start), left);
             }
             int status = ch.getExitStatus();
             if (status == -1 && !stillAliveAfterChannelLoss()) {
-                throw lost(null);
+                throw new HostUnreachableException(host, "connection to " + label + " lost while running a command"
+                        + (st.markerSeen && st.pid > 1 ? "; " + processes(st.pid, st.pgid) + " may still run on "
+                        + host : ""));
             }
             if (st.sinkFailure != null) {
                 throw st.sinkFailure;
@@ -262,18 +277,38 @@ final class SshConnection implements Connection {
     /**
      * Ends the remote script and its process group through a second channel (TERM, grace, KILL), then closes
      * the script's channel. Not interruptible: a pending interrupt is kept for the caller.
+     *
+     * @return null when the script's processes were proved gone (the kill script found none of its group left,
+     *         or the script never started), else one clause saying what may still run on the host, with its pid
      */
-    private void terminate(ChannelExec ch, RunState st) {
+    private String terminate(ChannelExec ch, RunState st) {
         boolean interrupted = Thread.interrupted();
         try {
-            // the pgid line is the wrapper's first output: wait a little for it if the script was very young
+            // the pid line is the wrapper's first output: wait a little for it if the script was very young
             interrupted |= awaitUninterruptibly(st.marker, 10_000); // long enough for a host under heavy load
             long pid = st.pid;
-            if (pid > 1 && session.isConnected()) {
-                interrupted |= runKill(Scripts.killScript(pid, st.pgid, killGrace));
+            String left;
+            if (!st.markerSeen) {
+                if (st.closed.getCount() == 0) {
+                    // the channel ended before the wrapper printed its pid: the script itself never ran
+                    left = null;
+                } else {
+                    left = "obplay could not end it: the host sent no pid line within 10s, so its process is not "
+                            + "known and it may still run on " + host;
+                }
+            } else if (pid <= 1) {
+                left = "obplay could not end it: the host's pid line was malformed; it may still run on " + host;
+            } else if (!session.isConnected()) {
+                left = "obplay could not end it: the connection was lost; " + processes(pid, st.pgid)
+                        + " may still run on " + host;
+            } else {
+                Kill k = runKill(Scripts.killScript(pid, st.pgid, killGrace));
+                interrupted |= k.interrupted();
+                left = verdict(k.verdict(), pid, st.pgid);
             }
             // sshd closes the channel once the processes holding its output are gone
             interrupted |= awaitUninterruptibly(st.closed, 1_000);
+            return left;
         } finally {
             ch.disconnect();
             if (interrupted) {
@@ -282,23 +317,60 @@ final class SshConnection implements Connection {
         }
     }
 
+    private static String processes(long pid, long pgid) {
+        return pgid == pid ? "process group " + pgid + " (the script, pid " + pid + ")" : "the script (pid " + pid + ")";
+    }
+
+    /** What the kill script's verdict line proves: null (all gone) or what may still run. */
+    private String verdict(String line, long pid, long pgid) {
+        if (line == null) {
+            return "obplay could not end it: the kill script did not report (no channel, or it did not finish); "
+                    + processes(pid, pgid) + " may still run on " + host;
+        }
+        String v = line.substring(Scripts.KILL_VERDICT.length()).strip();
+        if (v.equals("gone")) {
+            return null;
+        }
+        if (v.equals("direct-gone")) {
+            return "obplay ended the script (pid " + pid + ") and its direct children, but the script did not lead "
+                    + "its own process group, so processes they started may still run on " + host;
+        }
+        if (v.startsWith("left")) {
+            return "obplay could not end it: after TERM and KILL, processes " + v.substring(4).strip() + " of "
+                    + processes(pid, pgid) + " still run on " + host;
+        }
+        return "obplay could not end it: unexpected kill report '" + line + "'; " + processes(pid, pgid)
+                + " may still run on " + host;
+    }
+
+    /** The kill script's verdict line (null when it did not report) and whether an interrupt arrived. */
+    private record Kill(String verdict, boolean interrupted) {
+    }
+
     /**
-     * Runs the kill script on its own channel (outside the channel bound); returns whether we were interrupted.
-     * JSch gives up on a channel open after a single wait, which a stray wake-up ends, and sshd refuses a channel
-     * while it still holds a closed one: the open is retried (2 ms doubling to 100 ms, ~5 s in all) as long as
-     * the session is alive, since a kill that never runs leaves the script's processes behind.
+     * Runs the kill script on its own channel (outside the channel bound). JSch gives up on a channel open
+     * after a single wait, which a stray wake-up ends, and sshd refuses a channel while it still holds a closed
+     * one: the open is retried (2 ms doubling to 100 ms, ~5 s in all) as long as the session is alive, since a
+     * kill that never runs leaves the script's processes behind.
      */
-    private boolean runKill(String killScript) {
+    private Kill runKill(String killScript) {
         boolean interrupted = false;
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         long backoffMs = 2;
+        java.util.concurrent.atomic.AtomicReference<String> verdict = new java.util.concurrent.atomic.AtomicReference<>();
         while (session.isConnected()) {
             ChannelExec k = null;
             try {
-                CountDownLatch done = new CountDownLatch(1);
+                CountDownLatch done = new CountDownLatch(2);
                 k = (ChannelExec) session.openChannel("exec");
                 k.setCommand(Scripts.execSh(killScript));
-                k.setOutputStream(new LineSplitter(l -> { }, null), false);
+                // the verdict may follow a login banner on the same line, like the script's pid line
+                k.setOutputStream(new LineSplitter(l -> {
+                    int at = l.indexOf(Scripts.KILL_VERDICT + " ");
+                    if (at >= 0) {
+                        verdict.set(l.substring(at));
+                    }
+                }, done::countDown), false);
                 k.setErrStream(new LineSplitter(l -> { }, done::countDown), false);
                 k.connect(10_000);
                 interrupted |= awaitUninterruptibly(done, killGrace.toMillis() + 10_000);
@@ -316,7 +388,7 @@ final class SshConnection implements Connection {
             interrupted |= sleepUninterruptibly(backoffMs);
             backoffMs = Math.min(100, backoffMs * 2);
         }
-        return interrupted;
+        return new Kill(verdict.get(), interrupted);
     }
 
     /** Sleeps {@code ms}, not giving up on an interrupt; returns whether one arrived meanwhile. */

@@ -264,7 +264,7 @@ public final class SshResolution {
     }
 
     private static SshSettings without(SshSettings s) {
-        return new SshSettings(s.user(), s.port(), s.key(), s.knownHosts(), s.hostKeyChecking(), s.connectTimeout(), null, s.config());
+        return new SshSettings(s.user(), s.port(), s.key(), s.knownHosts(), s.hostKeyChecking(), s.connectTimeout(), null, s.handshakeTimeout(), s.config());
     }
 
     /**
@@ -379,7 +379,7 @@ public final class SshResolution {
             }
             origins.add(new Origin("jump", jump == null ? "(none)" : jump, jumpOrigin));
         }
-        SshSettings settings = new SshSettings(user, port, key, known, checking, timeout, jump, s.config());
+        SshSettings settings = new SshSettings(user, port, key, known, checking, timeout, jump, s.handshakeTimeout(), s.config());
         return new Hop(alias, host, port, settings, keepAlive, identitiesOnly);
     }
 

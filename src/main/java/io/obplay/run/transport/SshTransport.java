@@ -29,11 +29,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -46,6 +44,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>Host keys checked against known_hosts (strict by default; accept-new appends; off accepts all).</li>
  *   <li>At most {@link Options#maxHandshakes} handshakes in flight (sshd's MaxStartups), with retries and
  *       exponential backoff plus jitter for transient connect failures (never for auth or host keys).</li>
+ *   <li>Two deadlines per handshake ({@link Handshake}): {@code connect_timeout} for the TCP connection and
+ *       the banner, {@code handshake_timeout} from the banner for key exchange and authentication. A
+ *       handshake a deadline cut is a timeout naming its phase (and is retried), whatever JSch says.</li>
  * </ul>
  */
 public final class SshTransport implements Transport {
@@ -378,50 +379,66 @@ public final class SshTransport implements Transport {
         } catch (JSchException e) {
             return new Failure(e.getMessage(), false, e);
         }
+        int handshakeMs = handshakeTimeoutMs(s);
+        Handshake hs = new Handshake(timeoutMs, handshakeMs, verifier);
         JumpProxy proxy = bastion == null ? null : new JumpProxy(bastion.session());
         if (proxy != null) {
-            session.setProxy(proxy);
+            session.setProxy(hs.proxy(proxy));
+        } else {
+            session.setSocketFactory(hs.sockets());
         }
-        AtomicBoolean watchdogFired = new AtomicBoolean();
-        // whichever comes first, the end of the handshake or the deadline, decides (no late disconnects)
-        AtomicBoolean settled = new AtomicBoolean();
-        ScheduledFuture<?> watchdog = WATCHDOG.schedule(() -> {
-            if (settled.compareAndSet(false, true)) {
-                watchdogFired.set(true);
-                DISCONNECTS.execute(() -> {
-                    if (proxy != null) {
-                        proxy.close(); // a jumped handshake has no socket timeout: end its stream
-                    }
-                    session.disconnect();
-                });
-            }
-        }, timeoutMs, TimeUnit.MILLISECONDS);
         handshakes.incrementAndGet();
         int now = inFlight.incrementAndGet();
         peakInFlight.accumulateAndGet(now, Math::max);
+        // whichever comes first, the end of the handshake or a deadline, decides (no late disconnects)
+        hs.start(WATCHDOG, () -> DISCONNECTS.execute(() -> {
+            if (proxy != null) {
+                proxy.close(); // a jumped handshake has no socket timeout: end its stream
+            }
+            session.disconnect();
+        }));
         try {
-            session.connect(timeoutMs);
-            watchdog.cancel(false);
-            if (!settled.compareAndSet(false, true) || !session.isConnected()) { // the deadline came first
+            // JSch's read timeout during the handshake: past both deadlines, which end it first
+            session.connect((int) Math.min(Integer.MAX_VALUE, (long) timeoutMs + handshakeMs + 5_000L));
+            if (!hs.settle() || !session.isConnected()) { // a deadline came first
                 session.disconnect();
-                return new Failure("timed out after " + seconds(timeoutMs), true, null);
+                return timedOut(hs, hs.timedOutIn() != null ? hs.timedOutIn() : hs.phase(), null);
             }
             return new SshConnection(session, t.host(), t.label(), options.channelsPerSession(),
                     options.killGrace(), bastion);
         } catch (JSchException e) {
-            watchdog.cancel(false);
-            settled.set(true);
+            hs.settle();
             session.disconnect();
-            return classify(e, verifier, watchdogFired.get(), t, ids, timeoutMs);
+            return classify(e, verifier, hs, t, ids);
+        } catch (RuntimeException e) {
+            // JSch's connect can fail so when the deadline's disconnect races its reads (its io is gone)
+            hs.settle();
+            session.disconnect();
+            if (hs.timedOutIn() != null) {
+                return timedOut(hs, hs.timedOutIn(), e);
+            }
+            return new Failure("the SSH handshake failed " + hs.phase().words + ": " + e, false, e);
         } finally {
             inFlight.decrementAndGet();
         }
     }
 
+    private static Failure timedOut(Handshake hs, Handshake.Phase p, Throwable cause) {
+        return new Failure("timed out after " + seconds(hs.deadlineMs(p)) + " " + p.words + " (" + p.setting + ")",
+                true, cause);
+    }
+
     private static int connectTimeoutMs(SshSettings s) {
-        Duration d = s.connectTimeout() != null ? s.connectTimeout() : SshSettings.DEFAULTS.connectTimeout();
-        if (d.isZero() || d.isNegative()) {
-            d = SshSettings.DEFAULTS.connectTimeout();
+        return millis(s.connectTimeout(), SshSettings.DEFAULTS.connectTimeout());
+    }
+
+    private static int handshakeTimeoutMs(SshSettings s) {
+        return millis(s.handshakeTimeout(), SshSettings.DEFAULT_HANDSHAKE_TIMEOUT);
+    }
+
+    private static int millis(Duration d, Duration def) {
+        if (d == null || d.isZero() || d.isNegative()) {
+            d = def;
         }
         return (int) Math.min(Integer.MAX_VALUE, d.toMillis());
     }
@@ -430,8 +447,8 @@ public final class SshTransport implements Transport {
         return ms % 1000 == 0 ? (ms / 1000) + "s" : String.format(Locale.ROOT, "%.1fs", ms / 1000.0);
     }
 
-    private Failure classify(JSchException e, HostKeyVerifier verifier, boolean timedOut, Target t,
-                             Identities.Source ids, int timeoutMs) {
+    private Failure classify(JSchException e, HostKeyVerifier verifier, Handshake hs, Target t,
+                             Identities.Source ids) {
         if (e instanceof JSchHostKeyException) {
             String why = verifier.failure();
             return new Failure(why != null ? why : e.getMessage(), false, e);
@@ -439,6 +456,16 @@ public final class SshTransport implements Transport {
         if (verifier.failure() != null) {
             return new Failure(verifier.failure(), false, e);
         }
+        // obplay's own deadline first: cutting a handshake makes JSch report anything, "Auth fail" included
+        Handshake.Phase cut = hs.timedOutIn();
+        if (cut != null) {
+            if (cut == Handshake.Phase.TCP && t.jump() != null) {
+                return new Failure("timed out after " + seconds(hs.deadlineMs(cut)) + " connecting through bastion "
+                        + t.jump().hostPort() + " (connect_timeout)", true, e);
+            }
+            return timedOut(hs, cut, e);
+        }
+        Handshake.Phase phase = hs.phase();
         if (e instanceof JumpProxy.ForwardFailure f || e.getCause() instanceof JumpProxy.ForwardFailure) {
             JumpProxy.ForwardFailure ff = e instanceof JumpProxy.ForwardFailure x ? x
                     : (JumpProxy.ForwardFailure) e.getCause();
@@ -447,18 +474,17 @@ public final class SshTransport implements Transport {
                 return new Failure(via + " refused to forward to " + t.hostPort()
                         + " (AllowTcpForwarding/PermitOpen on the bastion?)", false, e);
             }
-            if (timedOut) {
-                return new Failure("timed out after " + seconds(timeoutMs) + " connecting through " + via, true, e);
-            }
             return new Failure(via + " could not connect to " + t.hostPort() + " (connection refused or host "
                     + "unreachable from the bastion)", true, e);
         }
         String msg = e.getMessage() == null ? "" : e.getMessage();
         if (msg.startsWith("Auth fail") || msg.startsWith("Auth cancel")) {
+            // JSch also ends in "Auth fail" when the connection broke during authentication: that is no refusal
+            if (hs.lost() != null) {
+                return new Failure("connection closed by the host during user authentication (" + hs.lost()
+                        + "; sshd's MaxStartups or LoginGraceTime?)", true, e);
+            }
             return new Failure("authentication failed for user " + t.user() + " with " + ids.description(), false, e);
-        }
-        if (timedOut) {
-            return new Failure("timed out after " + seconds(timeoutMs), true, e);
         }
         for (Throwable c = e; c != null; c = c.getCause()) {
             if (c instanceof UnknownHostException) {
@@ -470,26 +496,27 @@ public final class SshTransport implements Transport {
             if (c instanceof ConnectException) {
                 String m = c.getMessage() == null ? "" : c.getMessage().toLowerCase(Locale.ROOT);
                 if (m.contains("timed out")) {
-                    return new Failure("timed out after " + seconds(timeoutMs), true, e);
+                    return timedOut(hs, phase, e);
                 }
                 return new Failure(m.contains("refused") || m.isEmpty() ? "connection refused" : m, true, e);
             }
             if (c instanceof SocketTimeoutException) {
-                return new Failure("timed out after " + seconds(timeoutMs), true, e);
+                return timedOut(hs, phase, e);
             }
             if (c instanceof SocketException) {
                 String m = c.getMessage() == null ? "" : c.getMessage().toLowerCase(Locale.ROOT);
-                return new Failure(m.contains("reset") ? "connection reset during the SSH handshake"
-                        : "connection lost during the SSH handshake (" + c.getMessage() + ")", true, e);
+                return new Failure(m.contains("reset") ? "connection reset during the SSH handshake (" + phase.words
+                        + ")" : "connection lost during the SSH handshake (" + phase.words + ": " + c.getMessage() + ")",
+                        true, e);
             }
         }
         if (msg.startsWith("timeout")) {
-            return new Failure("timed out after " + seconds(timeoutMs), true, e);
+            return timedOut(hs, phase, e);
         }
         if (msg.contains("connection is closed by foreign host") || msg.contains("End of IO Stream Read")
                 || msg.contains("session is down") || msg.contains("Packet corrupt")) {
-            return new Failure("connection closed by the host during the SSH handshake (sshd MaxStartups?)",
-                    true, e);
+            return new Failure("connection closed by the host during the SSH handshake (" + phase.words
+                    + "; sshd MaxStartups?)", true, e);
         }
         if (msg.contains("Algorithm negotiation fail")) {
             return new Failure("no SSH algorithm in common with the host (" + msg + ")", false, e);

@@ -43,7 +43,7 @@ import javax.crypto.spec.SecretKeySpec;
  *       {@code Common.Unauthorized} (bad base64 or padding, where obshell would crash into a 500);</li>
  *   <li>{@code uri} is not the request target exactly: 401 {@code Security.Authentication.Header.UriMismatch};</li>
  *   <li>{@code ts} not an integer: 401 {@code Security.Authentication.Timestamp.Invalid}; now &gt; ts: 401
- *       {@code Security.Authentication.Expired}; (obplay) ts more than 5 minutes ahead: 401
+ *       {@code Security.Authentication.Expired}; (obplay) ts more than 90 s ahead: 401
  *       {@code Security.Authentication.Timestamp.Invalid};</li>
  *   <li>the password: 401 {@code Security.Authentication.IncorrectAgentPassword} /
  *       {@code ...IncorrectOceanbasePassword}, or, when the needed password is not configured,
@@ -66,8 +66,14 @@ public final class AuthV2 {
 
     public static final String OCS_HEADER = "X-OCS-Header";
     public static final String OCS_AGENT_HEADER = "X-OCS-Agent-Header";
-    /** The furthest ahead an expiry ({@code ts}) may be. The SDKs send now + 60 s, obshell's agents now + 10 s. */
-    public static final Duration MAX_FUTURE = Duration.ofMinutes(5);
+    /**
+     * The furthest ahead an expiry ({@code ts}) may be: what obshell's clients send, plus room for clocks that
+     * disagree. obshell-sdk-python sends now + 60 s (its {@code lifetime}; before 2025 now + 5 s), obshell's own
+     * agents now + 10 s; 30 s more allows for a client's clock that runs ahead. (The SDK's package upload signs
+     * for 600 s, but obplay serves no upload.) The window also bounds how long the {@link ReplayCache} holds a
+     * header.
+     */
+    public static final Duration MAX_FUTURE = Duration.ofSeconds(90);
 
     private static final int AES_KEY_BYTES = 16;
     private static final int AES_BLOCK = 16;
@@ -103,7 +109,7 @@ public final class AuthV2 {
     /**
      * Authenticates one request.
      *
-     * @param clientAddress the peer's IP address, the rate limiter's key (e.g.
+     * @param clientAddress the peer's IP address, the key of the rate limiter and of the replay cache's bound (e.g.
      *        {@code exchange.getRemoteAddress().getAddress().getHostAddress()})
      * @param method        the HTTP method; not part of the check (obshell does not sign it), kept for messages
      * @param requestUri    the request target exactly as sent: raw (still percent-encoded) path, plus
@@ -118,7 +124,7 @@ public final class AuthV2 {
             Map<String, ? extends List<String>> headers, byte[] rawBody, boolean needsAgent) throws AuthException {
         limiter.check(clientAddress);
         try {
-            return check(method, requestUri, headers, rawBody, needsAgent);
+            return check(clientAddress, method, requestUri, headers, rawBody, needsAgent);
         } catch (AuthException e) {
             if (e.httpStatus() == 401) {
                 limiter.recordFailure(clientAddress);
@@ -127,7 +133,7 @@ public final class AuthV2 {
         }
     }
 
-    private Verified check(String method, String requestUri, Map<String, ? extends List<String>> headers,
+    private Verified check(String clientAddress, String method, String requestUri, Map<String, ? extends List<String>> headers,
             byte[] rawBody, boolean needsAgent) throws AuthException {
         String agentValue = Passwords.header(headers, OCS_AGENT_HEADER);
         String rootValue = agentValue == null ? Passwords.header(headers, OCS_HEADER) : null;
@@ -157,13 +163,13 @@ public final class AuthV2 {
                     + " s allowed (is the client's clock right?)");
         }
         Identity who = checkPassword(agent, h.auth(), needsAgent);
-        switch (replays.record(h.digest(), ts)) {
+        switch (replays.record(clientAddress, h.digest(), ts)) {
             case REPLAY -> throw AuthError.HEADER_REPLAYED.exception(
                     "Unauthorized: this header was already used; sign each request afresh");
             case FULL -> {
-                long wait = replays.secondsUntilRoom();
+                long wait = replays.secondsUntilRoom(clientAddress);
                 throw AuthError.TOO_MANY_REQUESTS.exception(
-                        "Too many authenticated requests in flight; retry in " + wait + " s", wait);
+                        "Too many authenticated requests in flight from this client; retry in " + wait + " s", wait);
             }
             case FIRST -> {
                 // accepted

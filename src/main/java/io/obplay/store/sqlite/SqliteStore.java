@@ -4,8 +4,12 @@ import io.obplay.plan.Dag;
 import io.obplay.plan.ExecuteAgent;
 import io.obplay.plan.Node;
 import io.obplay.plan.SubTask;
+import io.obplay.store.Change;
 import io.obplay.store.IdScheme;
+import io.obplay.store.Refusal;
+import io.obplay.store.Refused;
 import io.obplay.store.Store;
+import io.obplay.store.Transition;
 import io.obplay.store.UnderMaintenanceException;
 
 import java.io.IOException;
@@ -149,6 +153,7 @@ public final class SqliteStore implements Store {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the state directory " + stateDir, e);
         }
+        NativeLibrary.useFrom(stateDir);
         Connection c = null;
         try {
             c = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
@@ -228,7 +233,7 @@ public final class SqliteStore implements Store {
     }
 
     @Override
-    public Dag insert(Dag planned, IdScheme ids, boolean exclusive) throws UnderMaintenanceException {
+    public Dag insert(Dag planned, IdScheme ids, boolean exclusive, String owner) throws UnderMaintenanceException {
         Inserted r = tx(true, c -> {
             if (exclusive && planned.maintenanceType() != Dag.MAINTENANCE_NONE) {
                 Optional<Dag> holder = lockHolder(c, planned.maintenanceKey());
@@ -237,11 +242,12 @@ public final class SqliteStore implements Store {
                 }
             }
             long dagId = insertRow(c, "INSERT INTO dags (generic_id, name, stage, max_stage, maintenance_type, "
-                            + "maintenance_key, state, operator, start_time, end_time, additional_data) "
-                            + "VALUES ('', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            + "maintenance_key, state, operator, start_time, end_time, additional_data, owner) "
+                            + "VALUES ('', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     planned.name(), planned.stage(), planned.maxStage(), planned.maintenanceType(),
                     planned.maintenanceKey(), Rows.name(planned.state()), Rows.name(planned.operator()),
-                    Rows.time(planned.startTime()), Rows.time(planned.endTime()), Rows.json(planned.additionalData()));
+                    Rows.time(planned.startTime()), Rows.time(planned.endTime()), Rows.json(planned.additionalData()),
+                    owner);
             String dagGeneric = ids.generic(dagId);
             update(c, "UPDATE dags SET generic_id = ? WHERE id = ?", dagGeneric, dagId);
             List<Node> nodes = new ArrayList<>();
@@ -278,31 +284,103 @@ public final class SqliteStore implements Store {
 
     @Override
     public void updateDag(Dag dag) {
-        tx(true, c -> mustUpdate(c, "DAG", dag.dagId(),
-                "UPDATE dags SET stage = ?, state = ?, operator = ?, start_time = ?, end_time = ? WHERE id = ?",
-                dag.stage(), Rows.name(dag.state()), Rows.name(dag.operator()),
-                Rows.time(dag.startTime()), Rows.time(dag.endTime()), dag.dagId()));
+        tx(true, c -> updateDag(c, dag));
     }
 
     @Override
     public void updateNode(Node node) {
-        tx(true, c -> mustUpdate(c, "node", node.nodeId(),
-                "UPDATE nodes SET state = ?, operator = ?, start_time = ?, end_time = ? WHERE id = ?",
-                Rows.name(node.state()), Rows.name(node.operator()),
-                Rows.time(node.startTime()), Rows.time(node.endTime()), node.nodeId()));
+        tx(true, c -> updateNode(c, node));
     }
 
     @Override
     public void updateSubTask(SubTask task, List<String> newLogs) {
-        tx(true, c -> {
-            mustUpdate(c, "sub-task", task.taskId(),
-                    "UPDATE sub_tasks SET state = ?, operator = ?, start_time = ?, end_time = ?, execute_times = ? "
-                            + "WHERE id = ?",
-                    Rows.name(task.state()), Rows.name(task.operator()), Rows.time(task.startTime()),
-                    Rows.time(task.endTime()), task.executeTimes(), task.taskId());
-            appendLogs(c, task.taskId(), newLogs == null ? List.of() : newLogs);
-            return null;
+        tx(true, c -> updateSubTask(c, task, newLogs));
+    }
+
+    private static Void updateDag(Connection c, Dag dag) throws SQLException {
+        return mustUpdate(c, "DAG", dag.dagId(),
+                "UPDATE dags SET stage = ?, state = ?, operator = ?, start_time = ?, end_time = ? WHERE id = ?",
+                dag.stage(), Rows.name(dag.state()), Rows.name(dag.operator()),
+                Rows.time(dag.startTime()), Rows.time(dag.endTime()), dag.dagId());
+    }
+
+    private static Void updateNode(Connection c, Node node) throws SQLException {
+        return mustUpdate(c, "node", node.nodeId(),
+                "UPDATE nodes SET state = ?, operator = ?, start_time = ?, end_time = ? WHERE id = ?",
+                Rows.name(node.state()), Rows.name(node.operator()),
+                Rows.time(node.startTime()), Rows.time(node.endTime()), node.nodeId());
+    }
+
+    private static Void updateSubTask(Connection c, SubTask task, List<String> newLogs) throws SQLException {
+        mustUpdate(c, "sub-task", task.taskId(),
+                "UPDATE sub_tasks SET state = ?, operator = ?, start_time = ?, end_time = ?, execute_times = ? "
+                        + "WHERE id = ?",
+                Rows.name(task.state()), Rows.name(task.operator()), Rows.time(task.startTime()),
+                Rows.time(task.endTime()), task.executeTimes(), task.taskId());
+        appendLogs(c, task.taskId(), newLogs == null ? List.of() : newLogs);
+        return null;
+    }
+
+    /**
+     * Read, decide and write in one write transaction: {@code BEGIN IMMEDIATE} (see {@link #tx}) holds SQLite's
+     * write lock across the read and the write, against other threads and other processes alike. A refusal is
+     * returned out of the transaction as a value, so nothing is written and nothing rolls back.
+     */
+    @Override
+    public Dag transition(long dagId, Transition t) throws Refused {
+        Object r = tx(true, c -> {
+            Optional<Dag> found = readDag(c, dagId);
+            if (found.isEmpty()) {
+                return new Refused(Refusal.NO_SUCH_DAG, "no DAG " + dagId);
+            }
+            Dag dag = found.get();
+            String owner = owner(c, dagId).orElse(null);
+            Change change;
+            try {
+                change = t.decide(dag, owner);
+            } catch (Refused refused) {
+                return refused;
+            }
+            if (change == null || change.isEmpty()) {
+                return dag;
+            }
+            write(c, dag, change);
+            return readDag(c, dagId).orElseThrow();
         });
+        if (r instanceof Refused refused) {
+            throw refused;
+        }
+        return (Dag) r;
+    }
+
+    private static void write(Connection c, Dag dag, Change change) throws SQLException {
+        java.util.Set<Long> nodeIds = new java.util.HashSet<>();
+        java.util.Set<Long> taskIds = new java.util.HashSet<>();
+        for (Node n : dag.nodes()) {
+            nodeIds.add(n.nodeId());
+            n.subTasks().forEach(x -> taskIds.add(x.taskId()));
+        }
+        if (change.dag() != null) {
+            if (change.dag().dagId() != dag.dagId()) {
+                throw new IllegalArgumentException("a change of DAG " + dag.dagId() + " writes DAG " + change.dag().dagId());
+            }
+            updateDag(c, change.dag());
+        }
+        for (Node n : change.nodes()) {
+            if (!nodeIds.contains(n.nodeId())) {
+                throw new IllegalArgumentException("a change of DAG " + dag.dagId() + " writes node " + n.nodeId() + " of another");
+            }
+            updateNode(c, n);
+        }
+        for (Change.TaskWrite w : change.subTasks()) {
+            if (!taskIds.contains(w.task().taskId())) {
+                throw new IllegalArgumentException("a change of DAG " + dag.dagId() + " writes sub-task " + w.task().taskId() + " of another");
+            }
+            updateSubTask(c, w.task(), w.newLogs());
+        }
+        if (change.setOwner()) {
+            mustUpdate(c, "DAG", dag.dagId(), "UPDATE dags SET owner = ? WHERE id = ?", change.owner(), dag.dagId());
+        }
     }
 
     @Override
@@ -325,23 +403,25 @@ public final class SqliteStore implements Store {
 
     @Override
     public Optional<Dag> dag(long dagId) {
-        return tx(false, c -> {
-            Optional<Dag> head = first(dags(c, "WHERE d.id = ?", dagId));
-            if (head.isEmpty()) {
-                return head;
+        return tx(false, c -> readDag(c, dagId));
+    }
+
+    private static Optional<Dag> readDag(Connection c, long dagId) throws SQLException {
+        Optional<Dag> head = first(dags(c, "WHERE d.id = ?", dagId));
+        if (head.isEmpty()) {
+            return head;
+        }
+        Map<Long, List<String>> logs = logs(c, "JOIN sub_tasks t ON t.id = l.task_id JOIN nodes n ON n.id = t.node_id "
+                + "WHERE n.dag_id = ?", dagId);
+        Map<Long, List<SubTask>> tasks = subTasks(c, "JOIN nodes n ON n.id = t.node_id WHERE n.dag_id = ?", logs, dagId);
+        List<Node> nodes = new ArrayList<>();
+        try (PreparedStatement ps = prepare(c, "SELECT " + Rows.NODE_COLUMNS + " FROM nodes n WHERE n.dag_id = ? "
+                + "ORDER BY n.id", dagId); ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                nodes.add(Rows.node(rs, tasks.getOrDefault(rs.getLong(1), List.of())));
             }
-            Map<Long, List<String>> logs = logs(c, "JOIN sub_tasks t ON t.id = l.task_id JOIN nodes n ON n.id = t.node_id "
-                    + "WHERE n.dag_id = ?", dagId);
-            Map<Long, List<SubTask>> tasks = subTasks(c, "JOIN nodes n ON n.id = t.node_id WHERE n.dag_id = ?", logs, dagId);
-            List<Node> nodes = new ArrayList<>();
-            try (PreparedStatement ps = prepare(c, "SELECT " + Rows.NODE_COLUMNS + " FROM nodes n WHERE n.dag_id = ? "
-                    + "ORDER BY n.id", dagId); ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    nodes.add(Rows.node(rs, tasks.getOrDefault(rs.getLong(1), List.of())));
-                }
-            }
-            return Optional.of(head.get().withNodes(nodes));
-        });
+        }
+        return Optional.of(head.get().withNodes(nodes));
     }
 
     @Override
@@ -408,12 +488,14 @@ public final class SqliteStore implements Store {
 
     @Override
     public Optional<String> owner(long dagId) {
-        return tx(false, c -> {
-            try (PreparedStatement ps = prepare(c, "SELECT owner FROM dags WHERE id = ?", dagId);
-                 ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
-            }
-        });
+        return tx(false, c -> owner(c, dagId));
+    }
+
+    private static Optional<String> owner(Connection c, long dagId) throws SQLException {
+        try (PreparedStatement ps = prepare(c, "SELECT owner FROM dags WHERE id = ?", dagId);
+             ResultSet rs = ps.executeQuery()) {
+            return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
+        }
     }
 
     @Override

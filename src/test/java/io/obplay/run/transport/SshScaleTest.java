@@ -82,6 +82,83 @@ class SshScaleTest {
         }
     }
 
+    /**
+     * Issue 16, section 9: a small jump box driving many hosts. 100 sshds on loopback, the controller's cores
+     * kept busy by spinning threads (four times as many as it has cores), all 100 handshakes in flight at once
+     * with the issue's connect_timeout of 5s: every host is reached, none is called unreachable, none an
+     * authentication failure. (Before connect_timeout meant TCP and banner only, this failed.)
+     */
+    @Test
+    void aHundredHostsAreAllReachedWhileTheControllersCpuIsBusy() throws Exception {
+        try (SshdFixture fx = new SshdFixture()) {
+            int n = 100;
+            List<SshdFixture.Host> hosts = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                hosts.add(fx.start("127.0.3." + (10 + i)));
+            }
+            java.util.concurrent.atomic.AtomicBoolean spin = new java.util.concurrent.atomic.AtomicBoolean(true);
+            List<Thread> spinners = new ArrayList<>();
+            for (int i = 0; i < 4 * Runtime.getRuntime().availableProcessors(); i++) {
+                Thread s = new Thread(() -> {
+                    long x = 0;
+                    while (spin.get()) {
+                        x += Long.numberOfTrailingZeros(x * 31 + 7);
+                    }
+                    if (x == 42) {
+                        System.out.print(""); // keep the loop from being optimised away
+                    }
+                }, "cpu-spinner");
+                s.setDaemon(true);
+                s.start();
+                spinners.add(s);
+            }
+            ExecutorService pool = Executors.newFixedThreadPool(n);
+            // every handshake in flight at once, and the issue's tighter connect_timeout (5s)
+            try (SshTransport t = new SshTransport(T.options(home).withMaxHandshakes(n))) {
+                CountDownLatch go = new CountDownLatch(1);
+                List<Future<String>> fs = new ArrayList<>();
+                for (SshdFixture.Host h : hosts) {
+                    SshSettings s = T.ssh(fx, h);
+                    SshSettings tight = new SshSettings(s.user(), s.port(), s.key(), s.knownHosts(),
+                            s.hostKeyChecking(), Duration.ofSeconds(5), null);
+                    fs.add(pool.submit(() -> {
+                        go.await();
+                        T.Lines l = new T.Lines();
+                        try {
+                            ExecResult r = t.connect(T.server(h.address, tight)).run("echo $SSH_CONNECTION",
+                                    Duration.ofSeconds(60), l);
+                            return r.exitCode() == 0 ? l.out.get(0) : "exit " + r.exitCode();
+                        } catch (io.obplay.run.HostUnreachableException e) {
+                            return "unreachable: " + e.getMessage();
+                        } catch (RuntimeException e) {
+                            return "error: " + e;
+                        }
+                    }));
+                }
+                long t0 = System.nanoTime();
+                go.countDown();
+                List<String> failed = new ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    String got = fs.get(i).get();
+                    String[] conn = got.split(" ");
+                    if (conn.length != 4 || !conn[2].equals(hosts.get(i).address)) {
+                        failed.add(hosts.get(i).address + ": " + got);
+                    }
+                }
+                long ms = (System.nanoTime() - t0) / 1_000_000;
+                assertEquals(List.of(), failed, "every host reached");
+                assertEquals(n, t.sessionsOpened());
+                System.out.printf(Locale.ROOT, "FIGURE %d hosts at once, %d spinning threads on %d cores: all "
+                                + "reached in %d ms, %d handshakes (%d retried), peak %d in flight%n", n,
+                        spinners.size(), Runtime.getRuntime().availableProcessors(), ms, t.handshakes(),
+                        t.handshakes() - n, t.peakHandshakesInFlight());
+            } finally {
+                spin.set(false);
+                pool.shutdownNow();
+            }
+        }
+    }
+
     @Test
     void figuresHandshakeAndCommandCost() throws Exception {
         try (SshdFixture fx = new SshdFixture()) {

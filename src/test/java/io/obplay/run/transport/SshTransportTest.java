@@ -169,6 +169,7 @@ class SshTransportTest {
             List<String> left = T.pgrep(pattern);
             T.run("pkill", "-KILL", "-f", pattern);
             assertEquals(List.of(), left, "the script's whole process tree is gone when run() returns");
+            assertEquals(null, r.leftRunning(), "and obplay proved it");
             // the session is still usable afterwards
             assertEquals(0, c.run("true", Duration.ofSeconds(10), null).exitCode());
             assertEquals(1, t.handshakes());
@@ -198,7 +199,8 @@ class SshTransportTest {
                 runner.interrupt();
                 runner.join(15_000);
                 assertFalse(runner.isAlive());
-                assertTrue(thrown.get() instanceof InterruptedException, String.valueOf(thrown.get()));
+                assertTrue(thrown.get() instanceof io.obplay.run.ScriptCancelledException s
+                        && s.leftRunning() == null, String.valueOf(thrown.get()));
                 assertTrue((System.nanoTime() - t0) / 1_000_000 < 5000, "promptly");
                 assertEquals(List.of(), T.pgrep(pattern), "remote processes ended before run() threw");
             } finally {
@@ -335,7 +337,8 @@ class SshTransportTest {
                 HostUnreachableException e = assertThrows(HostUnreachableException.class,
                         () -> t.connect(T.server("127.0.0.1", s)));
                 long ms = (System.nanoTime() - t0) / 1_000_000;
-                assertEquals("timed out after 1s (2 attempts)", e.getMessage());
+                assertEquals("timed out after 1s waiting for the SSH banner (connect_timeout) (2 attempts)",
+                        e.getMessage());
                 assertTrue(ms >= 2000 && ms < 6000, ms + " ms");
             }
         }
@@ -368,7 +371,8 @@ class SshTransportTest {
                 killer.join();
                 T.run("pkill", "-f", "^sleep " + n + "$"); // orphaned on the host: a lost session cannot end it
             }
-            assertTrue(e.getMessage().contains("lost"), e.getMessage());
+            assertTrue(e.getMessage().contains("lost") && e.getMessage().contains("may still run on " + h1.address),
+                    "the orphaned script is not called ended: " + e.getMessage());
             Connection again = t.connect(T.server(fx, h1));
             assertNotEquals(c, again);
             assertEquals(0, again.run("true", Duration.ofSeconds(10), null).exitCode());
@@ -432,7 +436,8 @@ class SshTransportTest {
                 HostUnreachableException e = assertThrows(HostUnreachableException.class,
                         () -> t.connect(T.server("127.0.0.1", s)));
                 long ms = (System.nanoTime() - t0) / 1_000_000;
-                assertEquals("timed out after 1s (2 attempts)", e.getMessage());
+                assertEquals("timed out after 1s waiting for the SSH banner (connect_timeout) (2 attempts)",
+                        e.getMessage());
                 assertTrue(ms >= 2000 && ms < 8000, ms + " ms");
                 // the bastion's session survived the target's failures and is still usable
                 assertEquals(0, t.connect(T.server(fx, h0)).run("true", Duration.ofSeconds(10), null).exitCode());

@@ -21,6 +21,7 @@ import java.util.stream.Stream;
  * authorized_keys and known_hosts in a temp directory. Logs in as {@code obplay} (shell /bin/sh, created when
  * missing) when running as root, else as the current user. sshd runs with its defaults except what tests
  * need (no PAM, no password, MaxStartups 100:30:200); MaxSessions stays at OpenSSH's default of 10.
+ * {@link #loginUser} adds login users with their own shell and start-up files (the same key logs them in).
  */
 final class SshdFixture implements AutoCloseable {
 
@@ -120,6 +121,31 @@ final class SshdFixture implements AutoCloseable {
 
     String user() {
         return user;
+    }
+
+    /**
+     * A further login user (created when missing; needs root), with login shell {@code shell} and these files
+     * (path relative to its home, content) written afresh and owned by it: a login that prints a banner from
+     * its {@code .bashrc} or {@code .ssh/rc}, say. Logs in with this fixture's key like {@link #user()}.
+     */
+    static String loginUser(String name, String shell, java.util.Map<String, String> files) {
+        if (!ROOT) {
+            throw new IllegalStateException("creating login user " + name + " needs root (.ci runs the tests as root)");
+        }
+        ensureUser(name);
+        T.mustRun("usermod", "-s", shell, name);
+        String home = T.mustRun("getent", "passwd", name).stdout().strip().split(":")[5];
+        try {
+            for (java.util.Map.Entry<String, String> f : files.entrySet()) {
+                Path p = Path.of(home, f.getKey());
+                Files.createDirectories(p.getParent());
+                Files.writeString(p, f.getValue(), StandardCharsets.UTF_8);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        T.mustRun("chown", "-R", name + ":", home);
+        return name;
     }
 
     Path keyFile() {

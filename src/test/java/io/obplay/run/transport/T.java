@@ -113,6 +113,36 @@ final class T {
         return pids;
     }
 
+    /**
+     * Pids of the live (not zombie) processes whose argv is exactly {@code argv}, read from /proc directly
+     * ({@code /proc/<pid>/cmdline} and {@code stat}).
+     */
+    static List<Long> procs(String... argv) {
+        String want = String.join("\0", argv) + "\0";
+        List<Long> pids = new ArrayList<>();
+        try (java.util.stream.Stream<Path> all = Files.list(Path.of("/proc"))) {
+            for (Path p : (Iterable<Path>) all::iterator) {
+                String name = p.getFileName().toString();
+                if (!name.chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                try {
+                    String cmd = new String(Files.readAllBytes(p.resolve("cmdline")), java.nio.charset.StandardCharsets.UTF_8);
+                    String stat = Files.readString(p.resolve("stat"));
+                    char state = stat.charAt(stat.lastIndexOf(')') + 2);
+                    if (cmd.equals(want) && state != 'Z') {
+                        pids.add(Long.parseLong(name));
+                    }
+                } catch (IOException gone) {
+                    // exited meanwhile
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot list /proc", e);
+        }
+        return pids;
+    }
+
     /** Polls every 20 ms until the condition holds; false on timeout. */
     static boolean await(BooleanSupplier condition, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();

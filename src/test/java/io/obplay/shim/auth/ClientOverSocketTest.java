@@ -12,6 +12,7 @@ import io.obplay.shim.ObshellTestClient;
 import io.obplay.shim.ObshellTestClient.HeaderChoice;
 import io.obplay.shim.ObshellTestClient.Options;
 import io.obplay.shim.ObshellTestClient.Response;
+import io.obplay.shim.ObshellTestClient.Signed;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -173,5 +174,60 @@ class ClientOverSocketTest {
         String retry = blocked.headers().firstValue("Retry-After").orElse(null);
         assertNotNull(retry);
         assertNotEquals(0, Long.parseLong(retry));
+    }
+
+    /** One request over a socket of its own, sent from {@code from}; returns the status and the body. */
+    private String[] rawGet(String from, String pathAndQuery) throws IOException {
+        Signed signed = ObshellTestClient.sign(KEYS.publicKey(), ObshellTestClient.OCS_HEADER, "rootPW", pathAndQuery, null,
+                Options.python("rootPW", "agentPW"), java.time.Instant.now().getEpochSecond());
+        try (java.net.Socket sock = new java.net.Socket()) {
+            sock.bind(new InetSocketAddress(InetAddress.getByName(from), 0));
+            sock.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getAddress().getPort()), 10_000);
+            sock.setSoTimeout(30_000);
+            String req = "GET " + pathAndQuery + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + signed.headerName() + ": "
+                    + signed.headerValue() + "\r\nConnection: close\r\n\r\n";
+            sock.getOutputStream().write(req.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            sock.getOutputStream().flush();
+            String all = new String(sock.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            String status = all.substring(all.indexOf(' ') + 1, all.indexOf(' ') + 4);
+            return new String[] {status, all.substring(all.indexOf("\r\n\r\n") + 4), all};
+        }
+    }
+
+    /**
+     * One client (127.0.0.2) signs fresh headers as fast as it can until its share of the replay cache is used up:
+     * it alone is answered 429, with a Retry-After; a second client (127.0.0.3) goes on being served, over sockets
+     * of their own addresses.
+     */
+    @Test
+    void oneClientsFloodCostsOnlyThatClient() throws Exception {
+        stop();
+        Clock clock = Clock.systemUTC();
+        auth = new AuthV2(KEYS, Secrets.of("rootPW", "agentPW", null, null), clock, new FailureLimiter(clock),
+                new ReplayCache(clock, 20, 1000));
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", this::handle);
+        server.start();
+
+        int served = 0;
+        String[] last = null;
+        for (int i = 0; i < 25; i++) {
+            last = rawGet("127.0.0.2", "/api/v1/ob/info?n=" + i);
+            if (!last[0].equals("200")) {
+                break;
+            }
+            served++;
+        }
+        assertEquals(20, served, "the flooder is served up to its share");
+        assertEquals("429", last[0], last[2]);
+        assertEquals("Security.Authentication.TooManyRequests", JSON.readTree(last[1]).get("error").get("errCode").asText());
+        assertTrue(last[2].toLowerCase(java.util.Locale.ROOT).contains("retry-after: "), last[2]);
+        assertTrue(last[1].contains("from this client"), last[1]);
+        for (int i = 0; i < 5; i++) {
+            String[] other = rawGet("127.0.0.3", "/api/v1/ob/info?m=" + i);
+            assertEquals("200", other[0], "another client is still served: " + other[2]);
+            assertEquals("ROOT", JSON.readTree(other[1]).get("data").get("who").asText());
+        }
+        assertEquals("429", rawGet("127.0.0.2", "/api/v1/ob/info?n=again")[0], "and the flooder is still refused");
     }
 }

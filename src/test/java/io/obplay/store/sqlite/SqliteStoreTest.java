@@ -381,4 +381,63 @@ class SqliteStoreTest {
             assertEquals("0", query(tmp.resolve(SqliteStore.FILE_NAME), "SELECT COUNT(*) FROM nodes WHERE dag_id <> 1").get(0));
         }
     }
+
+    /**
+     * A transition reads the DAG and its owner, writes what it decided (and what applyTo predicts is what is then
+     * read back), writes nothing when it refuses or fails, and may write only records of its own DAG.
+     */
+    @Test
+    void aTransitionWritesWhatItDecidedOrNothing() throws Exception {
+        try (SqliteStore store = SqliteStore.open(tmp)) {
+            Dag d = store.insert(Fixtures.planned("t", Dag.MAINTENANCE_NONE, null, 2, 2, 1), Fixtures.AGENT, false, "1@creator");
+            Dag other = store.insert(Fixtures.planned("other", Dag.MAINTENANCE_NONE, null, 1, 1, 0), Fixtures.AGENT, false);
+            assertEquals(Optional.of("1@creator"), store.owner(d.dagId()), "the owner is recorded with the insert");
+            assertEquals(Optional.empty(), store.owner(other.dagId()));
+
+            OffsetDateTime now = OffsetDateTime.now(ZoneOffset.UTC);
+            List<String> seenOwner = new ArrayList<>();
+            io.obplay.store.Transition t = (dag, owner) -> {
+                seenOwner.add(owner);
+                Node n = dag.nodes().get(0);
+                SubTask task = n.subTasks().get(1);
+                return io.obplay.store.Change.none()
+                        .withSubTask(task.withState(State.FAILED, Operator.RUN, now, now, 1, task.taskLogs()), List.of("one"))
+                        .withSubTask(task.withState(State.SUCCEED, Operator.PASS, now, now, 2, task.taskLogs()), List.of("two"))
+                        .withNode(n.withState(State.SUCCEED, Operator.PASS, now, now))
+                        .withDag(dag.withState(2, State.RUNNING, Operator.RUN, now, now))
+                        .withOwner("2@runner");
+            };
+            Dag before = store.dag(d.dagId()).orElseThrow();
+            Dag predicted = t.decide(before, "1@creator").applyTo(before);
+            Dag after = store.transition(d.dagId(), t);
+            assertEquals(List.of("1@creator", "1@creator"), seenOwner);
+            assertEquals(predicted, after, "applyTo says what the store then holds");
+            assertEquals(after, store.dag(d.dagId()).orElseThrow());
+            SubTask task = after.nodes().get(0).subTasks().get(1);
+            assertEquals(State.SUCCEED, task.state(), "the later write of a record wins");
+            assertEquals(2, task.executeTimes());
+            assertEquals(3, task.taskLogs().size(), task.taskLogs().toString());
+            assertEquals(List.of("one", "two"), task.taskLogs().subList(1, 3), "log lines add up");
+            assertEquals(State.RUNNING, after.state());
+            assertEquals(Optional.of("2@runner"), store.owner(d.dagId()));
+
+            // refused: the typed refusal, nothing written
+            io.obplay.store.Refused r = assertThrows(io.obplay.store.Refused.class, () -> store.transition(d.dagId(), (dag, owner) -> {
+                throw new io.obplay.store.Refused(io.obplay.store.Refusal.RETRY_NOT_FAILED, "no");
+            }));
+            assertEquals(io.obplay.store.Refusal.RETRY_NOT_FAILED, r.refusal());
+            assertEquals(after, store.dag(d.dagId()).orElseThrow());
+            assertEquals(io.obplay.store.Refusal.NO_SUCH_DAG, assertThrows(io.obplay.store.Refused.class,
+                    () -> store.transition(999, (dag, owner) -> io.obplay.store.Change.none())).refusal());
+
+            // a change that fails half-way, or touches another DAG, writes nothing at all
+            Node foreign = store.dag(other.dagId()).orElseThrow().nodes().get(0);
+            assertThrows(IllegalArgumentException.class, () -> store.transition(d.dagId(), (dag, owner) -> io.obplay.store.Change.none()
+                    .withDag(dag.withState(1, State.FAILED, Operator.CANCEL, now, now))
+                    .withNode(foreign.withState(State.FAILED, Operator.CANCEL, now, now))));
+            assertEquals(after, store.dag(d.dagId()).orElseThrow());
+            assertEquals(State.READY, store.dag(other.dagId()).orElseThrow().nodes().get(0).state(), "the other DAG is untouched");
+            assertEquals(Optional.of("2@runner"), store.owner(d.dagId()));
+        }
+    }
 }
