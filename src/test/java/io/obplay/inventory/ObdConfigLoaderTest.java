@@ -370,4 +370,14 @@ class ObdConfigLoaderTest {
         assertTrue(text.contains("t: \"1:30\""), text);
         assertTrue(text.contains("ansible_user: ops"), text);
     }
+
+    @Test
+    void aJumpChainIsCheckedHopByHop() throws Exception {
+        Inventory ok = InventoryLoader.load(YamlSource.of("inv.yaml",
+                "cluster: c\nssh: { jump: \"ops@bastion-1:2222, inner\" }\nzones: { z: { servers: [ { host: 10.0.0.1 } ] } }\n"));
+        assertEquals("ops@bastion-1:2222,inner", ok.observers().get(0).ssh().jump());
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> InventoryLoader.load(YamlSource.of("inv.yaml",
+                "cluster: c\nssh: { jump: \"ops@bastion-1:2222,bad host\" }\nzones: { z: { servers: [ { host: 10.0.0.1 } ] } }\n")));
+        assertTrue(e.getMessage().startsWith("inv.yaml:2:14: 'jump' is 'ops@bastion-1:2222,bad host': jump host 'bad host': "), e.getMessage());
+    }
 }
