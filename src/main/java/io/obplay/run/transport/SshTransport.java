@@ -354,7 +354,7 @@ public final class SshTransport implements Transport {
                 s.knownHosts() != null ? s.knownHosts() : SshSettings.DEFAULTS.knownHosts(), options.home()));
         HostKeyChecking mode = s.hostKeyChecking() != null ? s.hostKeyChecking() : HostKeyChecking.STRICT;
         HostKeyVerifier verifier = new HostKeyVerifier(KnownHostsFile.of(knownHostsPath), mode, t.host(), t.port(),
-                t.jump() == null ? null : "-p " + t.jump().port() + " " + t.jump().user() + "@" + t.jump().host());
+                t.jump() == null ? null : bastionSsh(t.jump()));
         Session session;
         try {
             session = jsch.getSession(t.user(), t.host(), t.port());
@@ -426,6 +426,15 @@ public final class SshTransport implements Transport {
     private static Failure timedOut(Handshake hs, Handshake.Phase p, Throwable cause) {
         return new Failure("timed out after " + seconds(hs.deadlineMs(p)) + " " + p.words + " (" + p.setting + ")",
                 true, cause);
+    }
+
+    /** {@code ssh} arguments that reach a jump host, through the hops before it: {@code -J u@a:22,u@b:22 -p P u@c}. */
+    static String bastionSsh(Target jump) {
+        List<String> before = new ArrayList<>();
+        for (Target j = jump.jump(); j != null; j = j.jump()) {
+            before.add(0, j.user() + "@" + j.hostPort());
+        }
+        return (before.isEmpty() ? "" : "-J " + String.join(",", before) + " ") + "-p " + jump.port() + " " + jump.user() + "@" + jump.host();
     }
 
     private static int connectTimeoutMs(SshSettings s) {

@@ -169,6 +169,17 @@ class SshConfigTest {
             T.Result ss = T.run("ss", "-tnpH", "state", "established", "src", conn[0] + ":" + conn[1]);
             assertTrue(ss.stdout().contains("sshd"), ss.toString());
         }
+        // a target key not in known_hosts: the hint to fetch it goes through the whole chain
+        Path empty = home.resolve("target_known_hosts");
+        Files.writeString(empty, "");
+        Path unknown = config(Files.readString(cfg).replace("  ProxyJump jump-one,jump-two\n",
+                "  ProxyJump jump-one,jump-two\n  UserKnownHostsFile " + empty + "\n"));
+        Server behind = server(inventory(unknown, "ob-target", ""));
+        try (SshTransport t = new SshTransport(T.options(home))) {
+            HostUnreachableException e = assertThrows(HostUnreachableException.class, () -> t.connect(behind));
+            assertTrue(e.getMessage().contains("ssh -J " + fx.user() + "@" + jump1.address + ":" + jump1.port + " -p " + jump2.port
+                    + " " + fx.user() + "@" + jump2.address + " '"), e.getMessage());
+        }
         // the same chain in the wrong order is refused by the jump hosts' PermitOpen: the chain is really used
         Path swapped = config(Files.readString(cfg).replace("ProxyJump jump-one,jump-two", "ProxyJump jump-two,jump-one"));
         Server bad = server(inventory(swapped, "ob-target", ""));
