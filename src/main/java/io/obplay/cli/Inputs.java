@@ -2,7 +2,8 @@ package io.obplay.cli;
 
 import io.obplay.inventory.InvalidInputException;
 import io.obplay.inventory.Inventory;
-import io.obplay.inventory.InventoryLoader;
+import io.obplay.inventory.Inventories;
+import io.obplay.inventory.LoadedInventory;
 import io.obplay.inventory.Problem;
 import io.obplay.playbook.Playbook;
 import io.obplay.playbook.PlaybookLoader;
@@ -19,7 +20,7 @@ import java.util.List;
 
 /** The options every planning command shares: inventory, limit, tags. */
 public final class Inputs {
-    @Option(names = {"-i", "--inventory"}, paramLabel = "FILE", description = "The inventory (YAML).")
+    @Option(names = {"-i", "--inventory"}, paramLabel = "FILE", description = "The inventory (YAML): obplay's format, or an OBD deployment config such as ~/.obd/cluster/NAME/config.yaml.")
     Path inventory;
 
     @Option(names = {"-l", "--limit"}, paramLabel = "PATTERN", split = ",",
@@ -64,8 +65,13 @@ public final class Inputs {
     }
 
     static Inventory loadInventory(Path file, PrintWriter err) {
+        return readInventory(file, err).inventory();
+    }
+
+    /** The inventory in either format obplay reads (its own, or an OBD deployment config), with its notes. */
+    static LoadedInventory readInventory(Path file, PrintWriter err) {
         try {
-            return InventoryLoader.load(file);
+            return Inventories.read(file);
         } catch (InvalidInputException e) {
             throw invalid(e.problems(), err);
         }

@@ -21,7 +21,8 @@ import java.util.Set;
  */
 public final class InventoryLoader {
     static final List<String> TOP_KEYS = List.of("cluster", "transport", "ssh", "observer", "zones", "obproxy", "vars");
-    static final List<String> SSH_KEYS = List.of("user", "port", "key", "known_hosts", "host_key_checking", "connect_timeout", "handshake_timeout", "jump");
+    static final List<String> SSH_KEYS = List.of("user", "port", "key", "known_hosts", "host_key_checking", "connect_timeout", "handshake_timeout", "jump",
+            "config");
     static final List<String> OBSERVER_KEYS = List.of("home_path", "mysql_port", "rpc_port", "agent_port",
             "version", "data_dir", "redo_dir", "clog_dir", "slog_dir", "ilog_dir", "pid_file");
     static final List<String> OBPROXY_KEYS = List.of("home_path", "listen_port", "prometheus_listen_port",
@@ -493,14 +494,22 @@ public final class InventoryLoader {
             if (j == null || j.isBlank()) {
                 return null;
             }
-            InputChecks.Jump parsed = InputChecks.jump(j);
-            if (parsed.error() != null) {
-                m.source().problem(m.value(k), "'jump' is '" + Show.escaped(j) + "': " + parsed.error());
-                return null;
+            // a chain of jump hosts, the first connected to first (as OpenSSH's ProxyJump a,b)
+            List<String> hops = new ArrayList<>();
+            for (String hop : j.split(",", -1)) {
+                InputChecks.Jump parsed = InputChecks.jump(hop);
+                if (parsed.error() != null) {
+                    m.source().problem(m.value(k), "'jump' is '" + Show.escaped(j) + "': " + (j.contains(",") ? "jump host '"
+                            + Show.escaped(hop.strip()) + "': " : "") + parsed.error());
+                    return null;
+                }
+                hops.add(parsed.canonical());
             }
-            return parsed.canonical();
+            return String.join(",", hops);
         });
-        return new SshSettings(user, port, key, known, checking, timeout, jump, handshake);
+        String config = sshValue(settings, "config", layers, d.config(), (m, k) -> checked(m, k, v -> v.equalsIgnoreCase("none") ? null
+                : localFileProblem(v)));
+        return new SshSettings(user, port, key, known, checking, timeout, jump, handshake, config);
     }
 
     /** A string value, or null after a problem when {@code check} finds one. */

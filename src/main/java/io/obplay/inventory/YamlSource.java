@@ -35,10 +35,11 @@ public final class YamlSource {
     /** The digest, computed while the text is composed when the file is large. */
     private final java.util.concurrent.Future<String> sha256;
     private final Node root;
-    private final List<Problem> problems = new ArrayList<>();
+    private final List<Problem> problems;
 
     private YamlSource(String file, byte[] bytes) {
         this.file = file;
+        this.problems = new ArrayList<>();
         java.util.concurrent.FutureTask<String> digest = new java.util.concurrent.FutureTask<>(new Digest(bytes));
         if (bytes.length >= 64 * 1024) {
             Thread t = new Thread(digest, "obplay-sha256");  // on the other core, while SnakeYAML composes
@@ -229,6 +230,22 @@ public final class YamlSource {
                 scalarSpans(t.getValueNode(), out, seen);
             }
         }
+    }
+
+    private YamlSource(YamlSource of, Node root) {
+        this.file = of.file;
+        this.sha256 = of.sha256;
+        this.root = root;
+        this.problems = of.problems;
+    }
+
+    /**
+     * The same file (name, digest, problems) with another node tree: the obplay inventory a reader of another
+     * format (see {@link ObdConfigLoader}) built from this file's nodes, so that {@link InventoryLoader} checks
+     * it and reports at the positions of the original file.
+     */
+    YamlSource withRoot(Node translated) {
+        return new YamlSource(this, translated);
     }
 
     private record Digest(byte[] bytes) implements java.util.concurrent.Callable<String> {
