@@ -10,6 +10,8 @@
 #     unless told otherwise: TCP_NODELAY on accepted sockets); "off" is the JDK's default. With it off, the JDK
 #     server writes the headers and the body of an answer separately and the second write waits for the
 #     client's delayed ACK (~40 ms on Linux), so both servers sit at ~CONNECTIONS/44ms requests/s.
+#     Since issue 17 the shim runs on Jetty, which always sets TCP_NODELAY: the setting then moves the floor
+#     only (and a pre-Jetty OBPLAY_JAR, which is how to compare the two: OBPLAY_JAR=old.jar bench/shim.sh).
 #   SERVER_THREADS [16]: handler threads of both servers (obplay serve --threads' default)
 #   SERVER_JAVA_OPTS: extra JVM flags for both servers;  SERVER_CPUS / WRK_CPUS: taskset CPU lists (unset: none)
 #   POOL: auth v2 headers for the measured DAG run (default: sized from the warm-up's rate, see below)
@@ -26,8 +28,8 @@
 #     --state-dir TMP/state --drain 2s, with OBPLAY_AGENT_PASSWORD set (a random one), so auth v2 is on
 #     (`security: true`); the inventory has 3 observers on the `local` transport whose homes are empty
 #     directories under TMP, so nothing runs there and no host is needed. Its access log goes to a file.
-#   - the floor: java bench/shim/BareServer.java 0 SERVER_THREADS: the same HttpServer set-up as the shim's
-#     (backlog 128; ThreadPoolExecutor(16, 16) with an ArrayBlockingQueue(64) and CallerRunsPolicy;
+#   - the floor: java bench/shim/BareServer.java 0 SERVER_THREADS: the JDK HttpServer set-up the shim had
+#     before it moved to Jetty (backlog 128; ThreadPoolExecutor(16, 16) with an ArrayBlockingQueue(64) and CallerRunsPolicy;
 #     maxReqTime/maxRspTime 60) answering a fixed JSON string, with no auth, store, JSON or log;
 #   - the crypto floor: the same with the shim's RSA key (java bench/shim/BareServer.java 0 THREADS KEY.pem): it
 #     also RSA-decrypts each request's auth v2 header, the one costly thing obshell's protocol makes every

@@ -8,6 +8,7 @@ import io.obplay.plan.ObshellJson;
 import io.obplay.plan.OcpJson;
 import io.obplay.plan.State;
 import io.obplay.plan.SubTask;
+import io.obplay.plan.Printable;
 import io.obplay.plan.Times;
 import io.obplay.plan.TextRenderer;
 import io.obplay.run.DagControl;
@@ -72,7 +73,8 @@ public final class DagCommand implements Runnable {
                     if (json) {
                         out.println(new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(ObshellJson.dag(now.withNodes(List.of()), false)));
                     } else {
-                        out.printf("%-20s %-6d %-34s %-8s %-8s %-7s %s%n", now.id(), now.dagId(), cut(now.name(), 34), now.state(), now.operator(),
+                        out.printf("%-20s %-6d %-34s %-8s %-8s %-7s %s%n", Printable.terminal().line(now.id()), now.dagId(),
+                                cut(Printable.terminal().line(now.name()), 34), now.state(), now.operator(),
                                 now.stage() + "/" + now.maxStage(), Times.format(now.startTime()));
                     }
                 }
@@ -82,7 +84,8 @@ public final class DagCommand implements Runnable {
         }
 
         private static String cut(String s, int n) {
-            return s.length() <= n ? s : s.substring(0, n - 1) + "…";
+            String ellipsis = Printable.terminal().shows("…") ? "…" : "~";
+            return s.length() <= n ? s : s.substring(0, n - ellipsis.length()) + ellipsis;
         }
     }
 
@@ -207,7 +210,7 @@ public final class DagCommand implements Runnable {
                     throw refused(e);
                 }
                 err.println("Retrying DAG " + d.id() + ": the sub-tasks that failed or never ran");
-                return RunSession.run(store, inv, d.dagId(), new RunOptions(new java.util.LinkedHashSet<>(skipHosts), "left out with --skip-host", 0),
+                return RunSession.run(store, inv, d.dagId(), new RunOptions(Inputs.canonicalHosts(skipHosts), "left out with --skip-host", 0),
                         spec.commandLine().getOut(), err, json, junit);
             }
         }

@@ -2,7 +2,8 @@ package io.obplay.cli;
 
 import io.obplay.inventory.InvalidInputException;
 import io.obplay.inventory.Inventory;
-import io.obplay.inventory.InventoryLoader;
+import io.obplay.inventory.Inventories;
+import io.obplay.inventory.LoadedInventory;
 import io.obplay.inventory.Problem;
 import io.obplay.playbook.Playbook;
 import io.obplay.playbook.PlaybookLoader;
@@ -19,7 +20,7 @@ import java.util.List;
 
 /** The options every planning command shares: inventory, limit, tags. */
 public final class Inputs {
-    @Option(names = {"-i", "--inventory"}, paramLabel = "FILE", description = "The inventory (YAML).")
+    @Option(names = {"-i", "--inventory"}, paramLabel = "FILE", description = "The inventory (YAML): obplay's format, or an OBD deployment config such as ~/.obd/cluster/NAME/config.yaml.")
     Path inventory;
 
     @Option(names = {"-l", "--limit"}, paramLabel = "PATTERN", split = ",",
@@ -37,20 +38,40 @@ public final class Inputs {
     String agent;
 
     PlanOptions options() {
-        int colon = agent.lastIndexOf(':');
-        if (colon < 0) {
-            throw new CliException(ExitCodes.INVALID, "--agent must be IP:PORT, got '" + agent + "'");
+        // checked as inventory hosts and ports are: a canonical host ([IPv6]:PORT for IPv6), a port from 1 to 65535
+        io.obplay.inventory.HostName.HostPort hp = io.obplay.inventory.HostName.parseWithPort(agent);
+        if (!hp.ok() || hp.port() == 0) {
+            throw new CliException(ExitCodes.INVALID, "--agent must be IP:PORT (or [IPv6]:PORT), got '"
+                    + io.obplay.inventory.Show.escaped(agent) + "'" + (hp.ok() ? ": it has no port" : ": " + hp.error()));
         }
-        try {
-            return new PlanOptions(limit, tags, skipTags, agent.substring(0, colon), Integer.parseInt(agent.substring(colon + 1)));
-        } catch (NumberFormatException e) {
-            throw new CliException(ExitCodes.INVALID, "--agent must be IP:PORT, got '" + agent + "'");
+        if (hp.host().indexOf(':') >= 0 || !hp.host().matches("[0-9.]+")) {
+            throw new CliException(ExitCodes.INVALID, "--agent must be an IPv4 address and a port, got '" + io.obplay.inventory.Show.escaped(agent)
+                    + "': obshell's generic ids hold an IPv4 address (an IPv4-mapped IPv6 address is taken as its IPv4 address)");
         }
+        return new PlanOptions(limit, tags, skipTags, hp.host(), hp.port());
+    }
+
+    /**
+     * {@code --skip-host} values in the canonical spelling of hosts and {@code host:port} server names, so that
+     * they match what the plan shows; other names (obproxy:1/1) as given.
+     */
+    static java.util.Set<String> canonicalHosts(List<String> values) {
+        java.util.Set<String> out = new java.util.LinkedHashSet<>();
+        for (String v : values) {
+            io.obplay.inventory.HostName.HostPort hp = io.obplay.inventory.HostName.parseWithPort(v.trim());
+            out.add(!hp.ok() ? v.trim() : hp.port() == 0 ? hp.host() : io.obplay.inventory.HostName.withPort(hp.host(), hp.port()));
+        }
+        return out;
     }
 
     static Inventory loadInventory(Path file, PrintWriter err) {
+        return readInventory(file, err).inventory();
+    }
+
+    /** The inventory in either format obplay reads (its own, or an OBD deployment config), with its notes. */
+    static LoadedInventory readInventory(Path file, PrintWriter err) {
         try {
-            return InventoryLoader.load(file);
+            return Inventories.read(file);
         } catch (InvalidInputException e) {
             throw invalid(e.problems(), err);
         }
@@ -109,7 +130,7 @@ public final class Inputs {
 
     static CliException invalid(List<Problem> problems, PrintWriter err) {
         for (Problem p : problems) {
-            err.println(p);
+            err.println(io.obplay.plan.Printable.terminal().line(p));
         }
         return new CliException(ExitCodes.INVALID, problems.size() + (problems.size() == 1 ? " problem" : " problems")
                 + " found; nothing was run.");

@@ -2,9 +2,13 @@ package io.obplay.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.obplay.inventory.Inventory;
+import io.obplay.inventory.InventoryWriter;
+import io.obplay.inventory.LoadedInventory;
 import io.obplay.inventory.ObproxyCluster;
 import io.obplay.inventory.Server;
 import io.obplay.inventory.Setting;
+import io.obplay.inventory.TransportKind;
+import io.obplay.run.transport.SshResolution;
 import io.obplay.inventory.Zone;
 import io.obplay.plan.ObshellJson;
 import picocli.CommandLine;
@@ -27,10 +31,13 @@ public final class InventoryCommand implements Callable<Integer> {
     @Option(names = {"-i", "--inventory"}, required = true, paramLabel = "FILE", description = "The inventory (YAML).")
     Path inventory;
 
-    @Option(names = "--format", defaultValue = "text", paramLabel = "FORMAT", description = "text (default) or json.")
+    @Option(names = "--format", defaultValue = "text", paramLabel = "FORMAT",
+            description = "text (default), json, obplay (the equivalent obplay inventory, each value's origin in a comment)"
+                    + " or ansible (an Ansible YAML inventory: groups per zone and obproxy cluster, settings as host vars).")
     String format;
 
-    @Option(names = "--host", paramLabel = "NAME", description = "Only the servers whose name or host is NAME.")
+    @Option(names = "--host", paramLabel = "NAME", description = "Only the servers whose name or host is NAME, with how their"
+            + " host is reached once the ssh config file is applied: each SSH setting and the line of the file it came from.")
     String host;
 
     @CommandLine.Spec
@@ -39,38 +46,54 @@ public final class InventoryCommand implements Callable<Integer> {
     @Override
     public Integer call() throws JsonProcessingException {
         PrintWriter out = spec.commandLine().getOut();
-        Inventory inv = Inputs.loadInventory(inventory, spec.commandLine().getErr());
+        if (!List.of("text", "json", "obplay", "ansible").contains(format)) {
+            throw new CliException(ExitCodes.INVALID, "--format must be text, json, obplay or ansible, not '" + format + "'");
+        }
+        LoadedInventory loaded = Inputs.readInventory(inventory, spec.commandLine().getErr());
+        Inventory inv = loaded.inventory();
         switch (format) {
-            case "text" -> out.print(text(inv));
-            case "json" -> out.println(ObshellJson.MAPPER.writeValueAsString(json(inv)));
-            default -> throw new CliException(ExitCodes.INVALID, "--format must be text or json, not '" + format + "'");
+            case "text" -> out.print(text(loaded));
+            case "json" -> out.println(ObshellJson.MAPPER.writeValueAsString(json(loaded)));
+            case "obplay" -> out.print(InventoryWriter.obplay(loaded));
+            default -> out.print(InventoryWriter.ansible(loaded));
         }
         out.flush();
         return ExitCodes.OK;
     }
 
     private boolean shown(Server s) {
-        return host == null || s.name().equals(host) || s.host().equals(host);
+        if (host == null || s.name().equals(host) || s.host().equals(host)) {
+            return true;
+        }
+        java.util.Set<String> canonical = Inputs.canonicalHosts(java.util.List.of(host));
+        return canonical.contains(s.name()) || canonical.contains(s.host());
     }
 
-    private String text(Inventory inv) {
+    private String text(LoadedInventory loaded) {
+        Inventory inv = loaded.inventory();
         StringBuilder b = new StringBuilder();
-        b.append("Inventory ").append(inv.source()).append(": cluster ").append(inv.cluster()).append(", transport ")
+        b.append(loaded.format().equals("obd") ? "OBD deployment config " : "Inventory ").append(inv.source()).append(": cluster ").append(inv.cluster()).append(", transport ")
                 .append(inv.transport().name().toLowerCase()).append(", ").append(inv.zones().size()).append(" zones, ")
                 .append(inv.observers().size()).append(" observers, ").append(inv.obproxyClusters().size()).append(" obproxy clusters (")
                 .append(inv.obproxies().size()).append(" servers)\n");
+        if (!loaded.ignoredKeys().isEmpty()) {
+            b.append("ignored OBD keys (obplay has no use for them): ").append(String.join("; ", loaded.ignoredKeys())).append('\n');
+        }
+        for (String note : loaded.notes()) {
+            b.append("note: ").append(note).append('\n');
+        }
         for (Zone z : inv.zones()) {
             b.append("\nzone ").append(z.name()).append("  (").append(z.servers().size()).append(" servers)\n");
-            z.servers().stream().filter(this::shown).forEach(s -> server(b, s));
+            z.servers().stream().filter(this::shown).forEach(s -> server(b, s, inv));
         }
         for (ObproxyCluster c : inv.obproxyClusters()) {
             b.append("\nobproxy cluster ").append(c.id()).append(" ").append(c.name()).append("  (").append(c.servers().size()).append(" servers)\n");
-            c.servers().stream().filter(this::shown).forEach(s -> server(b, s));
+            c.servers().stream().filter(this::shown).forEach(s -> server(b, s, inv));
         }
         return b.toString();
     }
 
-    private static void server(StringBuilder b, Server s) {
+    private void server(StringBuilder b, Server s, Inventory inv) {
         b.append("  ").append(s.name()).append("  ").append(s.role().processName()).append(" on ").append(s.host()).append('\n');
         int width = s.settings().keySet().stream().mapToInt(String::length).max().orElse(10);
         for (Map.Entry<String, Setting> e : s.settings().entrySet()) {
@@ -82,11 +105,67 @@ public final class InventoryCommand implements Callable<Integer> {
         StringBuilder dirs = new StringBuilder();
         s.dirs().forEach((k, v) -> dirs.append(dirs.length() == 0 ? "" : ", ").append(k).append(' ').append(v));
         b.append("    ").append(String.format("%-" + width + "s", "declared dirs")).append("  ").append(dirs).append('\n');
+        if (host != null && inv.transport() == TransportKind.SSH) {
+            sshResolution(b, s);
+        }
     }
 
-    private Map<String, Object> json(Inventory inv) {
+    /** How the host is reached once the ssh config file is applied: each setting, from which line of which file. */
+    private static void sshResolution(StringBuilder b, Server s) {
+        SshResolution r = SshResolution.resolve(s, System.getProperty("user.home"));
+        b.append("    ssh, with ").append(r.configFile() == null ? "no ssh config file" : "ssh config " + r.configFile())
+                .append(" (precedence: inventory > ssh config > defaults)\n");
+        if (r.error() != null) {
+            b.append("      cannot connect: ").append(r.error()).append('\n');
+            return;
+        }
+        int width = r.origins().stream().mapToInt(o -> o.setting().length()).max().orElse(10);
+        for (SshResolution.Origin o : r.origins()) {
+            b.append("      ").append(String.format("%-" + width + "s", o.setting())).append("  ")
+                    .append(String.format("%-32s", o.value())).append("  ").append(o.origin()).append('\n');
+        }
+        for (SshResolution.Hop h : r.jumps()) {
+            b.append("      via ").append(h.alias()).append(" = ").append(h.settings().user()).append('@').append(h.host())
+                    .append(':').append(h.port()).append(h.settings().key() == null ? "" : " key " + h.settings().key()).append('\n');
+        }
+        for (String line : r.ignored()) {
+            b.append("      ignored: ").append(line).append('\n');
+        }
+    }
+
+    private static Map<String, Object> sshJson(SshResolution r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("config_file", r.configFile());
+        m.put("error", r.error());
+        Map<String, Object> settings = new LinkedHashMap<>();
+        for (SshResolution.Origin o : r.origins()) {
+            settings.put(o.setting(), Map.of("value", o.value(), "origin", o.origin()));
+        }
+        m.put("settings", settings);
+        List<Object> jumps = new ArrayList<>();
+        for (SshResolution.Hop h : r.jumps()) {
+            Map<String, Object> j = new LinkedHashMap<>();
+            j.put("alias", h.alias());
+            j.put("host", h.host());
+            j.put("port", h.port());
+            j.put("user", h.settings().user());
+            j.put("key", h.settings().key());
+            jumps.add(j);
+        }
+        m.put("jumps", jumps);
+        m.put("ignored", r.ignored());
+        return m;
+    }
+
+    private Map<String, Object> json(LoadedInventory loaded) {
+        Inventory inv = loaded.inventory();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("source", inv.source());
+        m.put("format", loaded.format());
+        if (loaded.format().equals("obd")) {
+            m.put("ignored_keys", loaded.ignoredKeys());
+            m.put("notes", loaded.notes());
+        }
         m.put("cluster", inv.cluster());
         m.put("transport", inv.transport().name().toLowerCase());
         List<Object> servers = new ArrayList<>();
@@ -110,6 +189,9 @@ public final class InventoryCommand implements Callable<Integer> {
                 settings.put(k, one);
             });
             sm.put("settings", settings);
+            if (host != null && inv.transport() == TransportKind.SSH) {
+                sm.put("ssh_resolution", sshJson(SshResolution.resolve(s, System.getProperty("user.home"))));
+            }
             servers.add(sm);
         }
         m.put("servers", servers);

@@ -90,7 +90,7 @@ public final class Main implements Runnable {
     /** What a command that threw prints, and the exit code. */
     static int failed(Exception e, java.io.PrintWriter err) {
         if (e instanceof CliException ce) {
-            err.println("obplay: " + ce.getMessage());
+            err.println("obplay: " + io.obplay.plan.Printable.terminal().lines(ce.getMessage()));
             return ce.exitCode();
         }
         err.println("obplay: internal error: " + e);

@@ -7,6 +7,7 @@ import io.obplay.plan.Node;
 import io.obplay.plan.ObshellJson;
 import io.obplay.plan.OcpJson;
 import io.obplay.plan.Plan;
+import io.obplay.plan.Printable;
 import io.obplay.plan.SubTask;
 import io.obplay.plan.TaskData;
 import io.obplay.plan.TextRenderer;
@@ -95,14 +96,15 @@ public final class PlanCommand implements Callable<Integer> {
                     servers.putIfAbsent(d.server(), d.host());
                 }
             }
-            servers.forEach((name, host) -> stdout.println(name));
+            servers.forEach((name, host) -> stdout.println(Printable.terminal().line(name)));
             stdout.flush();
             return ExitCodes.OK;
         }
         if (listSteps) {
             for (int i = 0; i < dag.nodes().size(); i++) {
                 Node n = dag.nodes().get(i);
-                stdout.println((i + 1) + "\t" + n.name() + "\t" + n.subTasks().size() + " servers\t" + n.additionalData().get("tags"));
+                stdout.println((i + 1) + "\t" + Printable.terminal().line(n.name()) + "\t" + n.subTasks().size() + " servers\t"
+                        + Printable.terminal().line(n.additionalData().get("tags")));
             }
             stdout.flush();
             return ExitCodes.OK;

@@ -2,6 +2,7 @@ package io.obplay.cli;
 
 import io.obplay.plan.Dag;
 import io.obplay.plan.Node;
+import io.obplay.plan.Printable;
 import io.obplay.plan.SubTask;
 import io.obplay.run.Outcome;
 import io.obplay.run.RunListener;
@@ -22,19 +23,26 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class ProgressPrinter implements RunListener {
     private final PrintWriter err;
     private final boolean terminal;
+    private final Printable shown;
     private ProgressBar bar;
     private final AtomicInteger done = new AtomicInteger();
     private final AtomicInteger failed = new AtomicInteger();
     private final AtomicInteger running = new AtomicInteger();
 
     ProgressPrinter(PrintWriter err, boolean terminal) {
+        this(err, terminal, Printable.terminal());
+    }
+
+    /** With every value (names, log lines) as {@code shown} shows it. */
+    ProgressPrinter(PrintWriter err, boolean terminal, Printable shown) {
         this.err = err;
         this.terminal = terminal;
+        this.shown = shown;
     }
 
     @Override
     public synchronized void dagStarted(Dag dag) {
-        err.println("Running DAG " + dag.id() + " \"" + dag.name() + "\": " + dag.maxStage() + " stages");
+        err.println("Running DAG " + shown.line(dag.id()) + " \"" + shown.line(dag.name()) + "\": " + dag.maxStage() + " stages");
         err.flush();
     }
 
@@ -43,11 +51,11 @@ final class ProgressPrinter implements RunListener {
         done.set(0);
         failed.set(0);
         running.set(0);
-        err.println("Stage " + stage + "/" + dag.maxStage() + "  " + node.name() + "  (" + node.subTasks().size() + (node.subTasks().size() == 1 ? " server)" : " servers)"));
+        err.println("Stage " + stage + "/" + dag.maxStage() + "  " + shown.line(node.name()) + "  (" + node.subTasks().size() + (node.subTasks().size() == 1 ? " server)" : " servers)"));
         err.flush();
         if (terminal) {
             bar = new ProgressBarBuilder().setTaskName("stage " + stage).setInitialMax(node.subTasks().size())
-                    .setStyle(ProgressBarStyle.COLORFUL_UNICODE_BLOCK).setUpdateIntervalMillis(100).continuousUpdate()
+                    .setStyle(shown.shows("█") ? ProgressBarStyle.COLORFUL_UNICODE_BLOCK : ProgressBarStyle.ASCII).setUpdateIntervalMillis(100).continuousUpdate()
                     .setConsumer(new ConsoleProgressBarConsumer(new PrintStream(System.err, true))).build();
         }
     }
@@ -69,7 +77,7 @@ final class ProgressPrinter implements RunListener {
         }
         String server = task.data() == null ? task.name() : task.data().server();
         if (outcome != Outcome.OK || !terminal) {
-            String line = "  " + word(outcome) + " " + server + (outcome == Outcome.OK ? "" : ": " + last(task.taskLogs()));
+            String line = "  " + word(outcome) + " " + shown.line(server) + (outcome == Outcome.OK ? "" : ": " + shown.line(last(task.taskLogs())));
             if (bar != null) {
                 // print above the bar
                 err.print("\r\033[K");
@@ -83,7 +91,8 @@ final class ProgressPrinter implements RunListener {
     private synchronized void update() {
         if (bar != null) {
             bar.stepTo(done.get());
-            bar.setExtraMessage(" done " + (done.get() - failed.get()) + " · failed " + failed.get() + " · running " + Math.max(0, running.get()));
+            String dot = shown.shows(" · ") ? " · " : " - ";
+            bar.setExtraMessage(" done " + (done.get() - failed.get()) + dot + "failed " + failed.get() + dot + "running " + Math.max(0, running.get()));
         }
     }
 

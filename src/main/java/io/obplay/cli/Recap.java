@@ -3,6 +3,7 @@ package io.obplay.cli;
 import io.obplay.plan.Dag;
 import io.obplay.plan.Node;
 import io.obplay.plan.Operator;
+import io.obplay.plan.Printable;
 import io.obplay.plan.State;
 import io.obplay.plan.SubTask;
 
@@ -34,19 +35,24 @@ final class Recap {
     }
 
     static String render(Dag dag) {
+        return render(dag, Printable.terminal());
+    }
+
+    /** The recap with every value as {@code p} shows it (control, bidi and unshowable characters escaped). */
+    static String render(Dag dag, Printable p) {
         Map<String, Map<Integer, String>> rows = new LinkedHashMap<>();
         List<Node> nodes = dag.nodes();
         for (int i = 0; i < nodes.size(); i++) {
             for (SubTask t : nodes.get(i).subTasks()) {
-                String server = t.data() == null ? t.name() : t.data().server();
+                String server = p.line(t.data() == null ? t.name() : t.data().server());
                 rows.computeIfAbsent(server, k -> new LinkedHashMap<>()).put(i + 1, word(t));
             }
         }
         int width = Math.max(6, rows.keySet().stream().mapToInt(String::length).max().orElse(6));
-        StringBuilder b = new StringBuilder("\nRecap of DAG ").append(dag.id()).append(" \"").append(dag.name()).append("\": ")
+        StringBuilder b = new StringBuilder("\nRecap of DAG ").append(p.line(dag.id())).append(" \"").append(p.line(dag.name())).append("\": ")
                 .append(dag.state()).append("\n");
         for (int i = 0; i < nodes.size(); i++) {
-            b.append("  S").append(i + 1).append(" = ").append(nodes.get(i).name()).append("  (").append(nodes.get(i).state()).append(")\n");
+            b.append("  S").append(i + 1).append(" = ").append(p.line(nodes.get(i).name())).append("  (").append(nodes.get(i).state()).append(")\n");
         }
         b.append(String.format("  %-" + width + "s", "server"));
         for (int i = 0; i < nodes.size(); i++) {
@@ -64,8 +70,9 @@ final class Recap {
             for (SubTask t : n.subTasks()) {
                 String w = word(t);
                 if (w.equals("FAILED") || w.equals("UNREACHABLE") || w.equals("CANCELLED")) {
-                    b.append("  ").append(w).append(" ").append(t.data().server()).append(" in \"").append(n.name()).append("\": ")
-                            .append(t.taskLogs().isEmpty() ? "" : t.taskLogs().get(t.taskLogs().size() - 1)).append('\n');
+                    b.append("  ").append(w).append(" ").append(p.line(t.data() == null ? t.name() : t.data().server())).append(" in \"")
+                            .append(p.line(n.name())).append("\": ")
+                            .append(t.taskLogs().isEmpty() ? "" : p.line(t.taskLogs().get(t.taskLogs().size() - 1))).append('\n');
                 }
             }
         }

@@ -71,6 +71,9 @@ public final class RunCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (forks < 0 || forks > 10_000) {
+            throw new CliException(ExitCodes.INVALID, "--forks is " + forks + "; expected a number of hosts acted on at once, from 1 to 10000");
+        }
         if ((playbook == null) == (planFile == null)) {
             throw new CliException(ExitCodes.INVALID, "give either a PLAYBOOK or --plan FILE");
         }
@@ -92,7 +95,7 @@ public final class RunCommand implements Callable<Integer> {
             planned = plan.dag();
         }
         err.print(TextRenderer.render(planned, showScripts, false));
-        Set<String> skip = new LinkedHashSet<>(skipHosts);
+        Set<String> skip = Inputs.canonicalHosts(skipHosts);
         if (!skip.isEmpty()) {
             err.println("Left out (--skip-host): " + String.join(", ", skip));
         }

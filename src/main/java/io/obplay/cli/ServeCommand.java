@@ -82,12 +82,37 @@ public final class ServeCommand implements Callable<Integer> {
             description = "How long to wait for a process to exit after SIGKILL (default: ${DEFAULT-VALUE}).")
     String killWait;
 
+    @Option(names = "--settle", paramLabel = "DURATION", defaultValue = "3s",
+            description = "After a stop or kill, how long nothing of the server may run or listen again (default: ${DEFAULT-VALUE}).")
+    String settle;
+
     @Option(names = "--threads", paramLabel = "N", defaultValue = "16", description = "Request handler threads (default: ${DEFAULT-VALUE}).")
     int threads;
 
     @Option(names = "--drain", paramLabel = "DURATION", defaultValue = "30s",
             description = "On SIGTERM, how long in-flight requests and running DAGs get to finish (default: ${DEFAULT-VALUE}).")
     String drain;
+
+    @Option(names = "--max-connections", paramLabel = "N", defaultValue = "4096",
+            description = "Open connections at most; past that new ones wait in the listen backlog (default: ${DEFAULT-VALUE})."
+                    + " The descriptor limit (ulimit -n) must exceed it by a few hundred.")
+    int maxConnections;
+
+    @Option(names = "--max-connections-per-address", paramLabel = "N", defaultValue = "128",
+            description = "Open connections from one client address at most; more are closed as they are accepted (default: ${DEFAULT-VALUE}).")
+    int maxConnectionsPerAddress;
+
+    @Option(names = "--header-timeout", paramLabel = "DURATION", defaultValue = "10s",
+            description = "A request line and its headers must arrive within this of their first byte (default: ${DEFAULT-VALUE}).")
+    String headerTimeout;
+
+    @Option(names = "--idle-timeout", paramLabel = "DURATION", defaultValue = "30s",
+            description = "A connection that sends nothing and has nothing to receive for this long is closed (default: ${DEFAULT-VALUE}).")
+    String idleTimeout;
+
+    @Option(names = "--min-body-rate", paramLabel = "BYTES_PER_S", defaultValue = "16384",
+            description = "A request body must arrive within --header-timeout plus its length at this rate (default: ${DEFAULT-VALUE}).")
+    int minBodyRate;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -99,8 +124,19 @@ public final class ServeCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         String[] hostPort = hostPort(listen, "--listen");
         String[] agentHostPort = agent == null ? null : hostPort(agent, "--agent");
+        if (agentHostPort != null) {
+            // the same host rules as the inventory's, and a port from 1 to 65535
+            io.obplay.inventory.HostName.Parsed h = io.obplay.inventory.HostName.parse(agentHostPort[0]);
+            if (!h.ok() || io.obplay.inventory.HostName.port(agentHostPort[1]) == 0) {
+                throw new CliException(ExitCodes.INVALID, "--agent must be IP:PORT (or [IPv6]:PORT), got '"
+                        + io.obplay.inventory.Show.escaped(agent) + "': "
+                        + (h.ok() ? "'" + agentHostPort[1] + "' is not a port number from 1 to 65535" : h.error()));
+            }
+            agentHostPort[0] = h.host();
+        }
         Duration graceD = duration(grace, "--grace");
         Duration killWaitD = duration(killWait, "--kill-wait");
+        Duration settleD = duration(settle, "--settle");
         Duration drainD = duration(drain, "--drain");
         if (threads < 2 || threads > 1024) {
             throw new CliException(ExitCodes.INVALID, "--threads must be between 2 and 1024, got " + threads);
@@ -145,20 +181,13 @@ public final class ServeCommand implements Callable<Integer> {
         }
         RequestAuth auth = insecureNoAuth ? RequestAuth.insecure(keys) : RequestAuth.secure(keys, secrets);
 
-        // the JDK server ends a connection whose request is not read within a minute, or whose answer is not
-        // taken within a minute: a slow client cannot hold the handler threads (the properties are read once,
-        // when the first server is made; set them with -D to change them)
-        if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
-            System.setProperty("sun.net.httpserver.maxReqTime", "60");
-        }
-        if (System.getProperty("sun.net.httpserver.maxRspTime") == null) {
-            System.setProperty("sun.net.httpserver.maxRspTime", "60");
-        }
-        // TCP_NODELAY: the JDK server writes an answer's head and body apart, and without it the body waits for
-        // the client's delayed ACK (~40 ms a request, every request: 1,100 answers/s at most on one connection
-        // pool, whatever the CPU; see BENCHMARKS.md)
-        if (System.getProperty("sun.net.httpserver.nodelay") == null) {
-            System.setProperty("sun.net.httpserver.nodelay", "true");
+        ShimServer.Limits limits;
+        try {
+            limits = new ShimServer.Limits(maxConnections, maxConnectionsPerAddress, duration(headerTimeout, "--header-timeout"),
+                    duration(idleTimeout, "--idle-timeout"), minBodyRate);
+        } catch (IllegalArgumentException e) {
+            throw new CliException(ExitCodes.INVALID, "--max-connections, --max-connections-per-address, --header-timeout,"
+                    + " --idle-timeout and --min-body-rate must be positive");
         }
         Store store = state.open();
         PrintStream log = System.err;
@@ -166,7 +195,7 @@ public final class ServeCommand implements Callable<Integer> {
         try {
             server = ShimServer.start(inv, store, auth, new ShimServer.Options(hostPort[0], port(hostPort[1], "--listen"),
                     agentHostPort == null ? null : agentHostPort[0], agentHostPort == null ? null : port(agentHostPort[1], "--agent"),
-                    obproxyCluster, dryRun, graceD, killWaitD, threads, drainD, tls, stateDir.toAbsolutePath().toString()), log);
+                    obproxyCluster, dryRun, graceD, killWaitD, settleD, threads, drainD, tls, stateDir.toAbsolutePath().toString(), limits), log);
         } catch (IllegalArgumentException e) {
             store.close();
             throw new CliException(ExitCodes.INVALID, e.getMessage());
@@ -192,6 +221,12 @@ public final class ServeCommand implements Callable<Integer> {
         if (!listenAddress.isLoopbackAddress() && tls == null) {
             log.println("obplay serve: warning: plain HTTP on " + hostPort[0] + ": auth v2 encrypts passwords and bodies, but"
                     + " answers and OCP's HTTP Basic credentials travel in clear; consider --tls-keystore");
+        }
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.UnixOperatingSystemMXBean os
+                && os.getMaxFileDescriptorCount() < (long) maxConnections + 256) {
+            log.println("obplay serve: warning: the descriptor limit is " + os.getMaxFileDescriptorCount() + " (ulimit -n), under"
+                    + " --max-connections " + maxConnections + " plus 256 for the state directory, SSH and the JVM: past it,"
+                    + " new connections fail; raise ulimit -n or lower --max-connections");
         }
         log.flush();
         server.awaitStopped();

@@ -48,7 +48,7 @@ public final class ValidateCommand implements Callable<Integer> {
                 err.println(p + ": " + e.getMessage());
             } catch (Planner.PlanException e) {
                 failures++;
-                err.println(e.getMessage());
+                err.println(io.obplay.plan.Printable.terminal().lines(e.getMessage()));
             }
         }
         if (failures > 0) {

@@ -21,7 +21,8 @@ import java.util.Set;
  */
 public final class InventoryLoader {
     static final List<String> TOP_KEYS = List.of("cluster", "transport", "ssh", "observer", "zones", "obproxy", "vars");
-    static final List<String> SSH_KEYS = List.of("user", "port", "key", "known_hosts", "host_key_checking", "connect_timeout", "handshake_timeout", "jump");
+    static final List<String> SSH_KEYS = List.of("user", "port", "key", "known_hosts", "host_key_checking", "connect_timeout", "handshake_timeout", "jump",
+            "config");
     static final List<String> OBSERVER_KEYS = List.of("home_path", "mysql_port", "rpc_port", "agent_port",
             "version", "data_dir", "redo_dir", "clog_dir", "slog_dir", "ilog_dir", "pid_file");
     static final List<String> OBPROXY_KEYS = List.of("home_path", "listen_port", "prometheus_listen_port",
@@ -36,6 +37,10 @@ public final class InventoryLoader {
     private final YamlSource src;
     /** Where each server was declared, for messages about servers that clash. */
     private final Map<Server, Node> declared = new java.util.IdentityHashMap<>();
+    /** Where each server's directory and pid file settings were written (absent: built-in or derived). */
+    private final Map<Server, Map<String, Node>> written = new java.util.IdentityHashMap<>();
+    /** The same, for the server being read. */
+    private Map<String, Node> writing = new HashMap<>();
 
     private InventoryLoader(YamlSource src) {
         this.src = src;
@@ -62,8 +67,14 @@ public final class InventoryLoader {
         if (top == null) {
             return null;
         }
+        if (!top.has("zones") && !top.has("obproxy") && !top.has("cluster") && (top.has("steps") || top.has("targets"))) {
+            src.problem(top.node(), "this is a playbook (it has " + (top.has("steps") ? "'steps'" : "'targets'")
+                    + "), given as the inventory; expected an inventory (cluster:, zones:) after -i and the playbook as the argument");
+            return null;
+        }
         top.allow(TOP_KEYS);
         String cluster = top.requiredString("cluster");
+        InputChecks.shownName(src, top.value("cluster"), "the cluster name", cluster);
         TransportKind transport = top.enumValue("transport", TransportKind.class);
         if (transport == null) {
             transport = TransportKind.SSH;
@@ -97,6 +108,7 @@ public final class InventoryLoader {
     }
 
     private Zone readZone(String zoneName, YamlMap zonesMap, Layer topSsh, Layer topObserver, Layer topVars, String cluster) {
+        InputChecks.shownName(src, zonesMap.keyNode(zoneName), "the zone name", zoneName);
         YamlMap zone = zonesMap.map(zoneName);
         List<Server> servers = new ArrayList<>();
         if (zone == null) {
@@ -125,7 +137,7 @@ public final class InventoryLoader {
                 continue;
             }
             s.allow(SERVER_KEYS);
-            String host = s.requiredString("host");
+            String host = host(s);
             if (host == null) {
                 continue;
             }
@@ -150,10 +162,25 @@ public final class InventoryLoader {
             }
             if (server != null) {
                 declared.put(server, s.value("host"));
+                written.put(server, hostOnly && template != null && server != template ? written.get(template) : writing);
                 servers.add(server);
             }
         }
         return new Zone(zoneName, servers);
+    }
+
+    /** The canonical form of a server's {@code host} (see {@link HostName}), or null after a problem. */
+    private String host(YamlMap s) {
+        String raw = s.requiredString("host");
+        if (raw == null) {
+            return null;
+        }
+        HostName.Parsed p = HostName.parse(raw);
+        if (!p.ok()) {
+            src.problem(s.value("host"), "'host' is '" + Show.escaped(raw) + "': " + p.error());
+            return null;
+        }
+        return p.host();
     }
 
     /**
@@ -165,7 +192,7 @@ public final class InventoryLoader {
         for (Map.Entry<String, Setting> e : t.settings().entrySet()) {
             settings.put(e.getKey(), e.getKey().equals("host") ? new Setting(host, "inventory") : e.getValue());
         }
-        return new Server(Role.OBSERVER, host + ":" + t.agentPort(), t.group(), 0, 0, host, t.agentPort(), t.ssh(), t.home(),
+        return new Server(Role.OBSERVER, HostName.withPort(host, t.agentPort()), t.group(), 0, 0, host, t.agentPort(), t.ssh(), t.home(),
                 t.dirs(), t.ports(), t.pidFiles(), settings);
     }
 
@@ -174,6 +201,7 @@ public final class InventoryLoader {
         settings.put("cluster", new Setting(cluster, "inventory"));
         settings.put("zone", new Setting(zone, "inventory"));
         settings.put("host", new Setting(host, "inventory"));
+        writing = new HashMap<>();
         String home = path(settings, "home_path", layers, "/home/admin/oceanbase", null);
         int mysql = port(settings, "mysql_port", layers, 2881);
         int rpc = port(settings, "rpc_port", layers, 2882);
@@ -219,7 +247,7 @@ public final class InventoryLoader {
         Map<String, Integer> ports = new LinkedHashMap<>();
         ports.put("mysql_port", mysql);
         ports.put("rpc_port", rpc);
-        return new Server(Role.OBSERVER, host + ":" + agent, zone, 0, 0, host, agent, ssh, home, dirs, ports,
+        return new Server(Role.OBSERVER, HostName.withPort(host, agent), zone, 0, 0, host, agent, ssh, home, dirs, ports,
                 Map.of("server", pid), settings);
     }
 
@@ -256,6 +284,7 @@ public final class InventoryLoader {
                 continue;
             }
             String name = c.string("name");
+            InputChecks.shownName(src, c.value("name"), "the obproxy cluster name", name);
             if (name == null) {
                 name = "obproxy-" + id;
             }
@@ -275,7 +304,7 @@ public final class InventoryLoader {
                     }
                     s.allow(concat(List.of("id", "host", "ssh", "vars"), OBPROXY_KEYS));
                     Integer sid = s.integer("id", 1, Integer.MAX_VALUE, "a positive whole number (OCP's obproxy server id)");
-                    String host = s.requiredString("host");
+                    String host = host(s);
                     if (sid == null && !s.has("id")) {
                         src.problem(s.node(), "an obproxy server needs 'id', a positive whole number");
                     }
@@ -295,6 +324,7 @@ public final class InventoryLoader {
                             cluster);
                     if (server != null) {
                         declared.put(server, s.value("host"));
+                        written.put(server, writing);
                         servers.add(server);
                     }
                 }
@@ -312,13 +342,17 @@ public final class InventoryLoader {
         settings.put("obproxy_cluster_id", new Setting(clusterId, "inventory"));
         settings.put("obproxy_id", new Setting(id, "inventory"));
         settings.put("host", new Setting(host, "inventory"));
+        writing = new HashMap<>();
         String home = path(settings, "home_path", layers, "/home/admin/obproxy", null);
         int listen = port(settings, "listen_port", layers, 2883);
         int prometheus = port(settings, "prometheus_listen_port", layers, 2884);
         int rpc = port(settings, "rpc_listen_port", layers, 2885);
         int agent = port(settings, "agent_port", layers, 2886);
+        // obshell's names (lib/path/obproxy.go) and OBD's: both are looked for unless the inventory names one
+        boolean ownPid = find("pid_file", layers) != null;
+        boolean ownDaemon = find("daemon_pid_file", layers) != null;
         String pid = homeRelative(settings, "pid_file", layers, home, "run/obproxy.pid");
-        String daemon = homeRelative(settings, "daemon_pid_file", layers, home, "run/obproxyd-" + host + "-" + listen + ".pid");
+        String daemon = homeRelative(settings, "daemon_pid_file", layers, home, "run/obproxyd.pid");
         SshSettings ssh = ssh(settings, sshLayers);
         readVars(settings, vars);
         if (home == null || pid == null || daemon == null || ssh == null) {
@@ -337,7 +371,13 @@ public final class InventoryLoader {
         }
         Map<String, String> pidFiles = new LinkedHashMap<>();
         pidFiles.put("server", pid);
+        if (!ownPid) {
+            pidFiles.put("server_obd", home + "/run/obproxy-" + host + "-" + listen + ".pid");
+        }
         pidFiles.put("daemon", daemon);
+        if (!ownDaemon) {
+            pidFiles.put("daemon_obd", home + "/run/obproxyd-" + host + "-" + listen + ".pid");
+        }
         return new Server(Role.OBPROXY, "obproxy:" + clusterId + "/" + id, clusterName, clusterId, id, host, agent,
                 ssh, home, dirs, ports, pidFiles, settings);
     }
@@ -402,10 +442,11 @@ public final class InventoryLoader {
         }
         String problem = absolutePathProblem(p);
         if (problem != null) {
-            l.map().source().problem(l.map().value(key), "'" + key + "' is '" + p + "': " + problem);
+            l.map().source().problem(l.map().value(key), "'" + key + "' is '" + Show.escaped(p) + "': " + problem);
             return null;
         }
         String norm = stripSlash(p);
+        writing.put(key, l.map().value(key));
         settings.put(key, new Setting(norm, l.name() + " (" + l.map().where(key) + ")"));
         return norm;
     }
@@ -424,22 +465,74 @@ public final class InventoryLoader {
             l.map().source().problem(l.map().value(key), "'" + key + "' is '" + value + "': must not contain '..'");
             return null;
         }
+        String problem = value.isBlank() ? "it is empty; expected a file path" : absolutePathProblem(full);
+        if (problem != null && l != null) {
+            l.map().source().problem(l.map().value(key), "'" + key + "' is '" + Show.escaped(value) + "': " + problem);
+            return null;
+        }
+        if (l != null) {
+            writing.put(key, l.map().value(key));
+        }
         settings.put(key, new Setting(full, l == null ? "built-in default (home_path + /" + def + ")" : l.name() + " (" + l.map().where(key) + ")"));
         return full;
     }
 
     private SshSettings ssh(Map<String, Setting> settings, List<Layer> layers) {
         SshSettings d = SshSettings.DEFAULTS;
-        String user = sshValue(settings, "user", layers, d.user(), YamlMap::string);
+        String user = sshValue(settings, "user", layers, d.user(), (m, k) -> checked(m, k, InputChecks::userProblem));
         Integer port = sshValue(settings, "port", layers, d.port(), YamlMap::port);
-        String key = sshValue(settings, "key", layers, d.key(), YamlMap::string);
-        String known = sshValue(settings, "known_hosts", layers, d.knownHosts(), YamlMap::string);
+        String key = sshValue(settings, "key", layers, d.key(), (m, k) -> checked(m, k, InventoryLoader::localFileProblem));
+        String known = sshValue(settings, "known_hosts", layers, d.knownHosts(), (m, k) -> checked(m, k, InventoryLoader::localFileProblem));
         HostKeyChecking checking = sshValue(settings, "host_key_checking", layers, d.hostKeyChecking(),
                 (m, k) -> m.enumValue(k, HostKeyChecking.class));
-        Duration timeout = sshValue(settings, "connect_timeout", layers, d.connectTimeout(), YamlMap::duration);
-        Duration handshake = sshValue(settings, "handshake_timeout", layers, d.handshakeTimeout(), YamlMap::duration);
-        String jump = sshValue(settings, "jump", layers, d.jump(), YamlMap::string);
-        return new SshSettings(user, port, key, known, checking, timeout, jump, handshake);
+        Duration timeout = sshValue(settings, "connect_timeout", layers, d.connectTimeout(),
+                (m, k) -> m.duration(k, Duration.ofMillis(1), Duration.ofMinutes(10)));
+        Duration handshake = sshValue(settings, "handshake_timeout", layers, d.handshakeTimeout(),
+                (m, k) -> m.duration(k, Duration.ofMillis(1), Duration.ofHours(1)));
+        String jump = sshValue(settings, "jump", layers, d.jump(), (m, k) -> {
+            String j = m.string(k);
+            if (j == null || j.isBlank()) {
+                return null;
+            }
+            // a chain of jump hosts, the first connected to first (as OpenSSH's ProxyJump a,b)
+            List<String> hops = new ArrayList<>();
+            for (String hop : j.split(",", -1)) {
+                InputChecks.Jump parsed = InputChecks.jump(hop);
+                if (parsed.error() != null) {
+                    m.source().problem(m.value(k), "'jump' is '" + Show.escaped(j) + "': " + (j.contains(",") ? "jump host '"
+                            + Show.escaped(hop.strip()) + "': " : "") + parsed.error());
+                    return null;
+                }
+                hops.add(parsed.canonical());
+            }
+            return String.join(",", hops);
+        });
+        String config = sshValue(settings, "config", layers, d.config(), (m, k) -> checked(m, k, v -> v.equalsIgnoreCase("none") ? null
+                : localFileProblem(v)));
+        return new SshSettings(user, port, key, known, checking, timeout, jump, handshake, config);
+    }
+
+    /** A string value, or null after a problem when {@code check} finds one. */
+    private static String checked(YamlMap m, String key, java.util.function.Function<String, String> check) {
+        String v = m.string(key);
+        if (v == null) {
+            return null;
+        }
+        String problem = check.apply(v);
+        if (problem != null) {
+            m.source().problem(m.value(key), "'" + key + "' is '" + Show.escaped(v) + "': " + problem);
+            return null;
+        }
+        return v;
+    }
+
+    /** A file on this machine (a key, a known_hosts file): any name, but no control characters. */
+    private static String localFileProblem(String v) {
+        if (v.isBlank()) {
+            return "it is empty; expected a file";
+        }
+        String c = InputChecks.controlProblem(v);
+        return c == null ? null : c + "; expected a file name";
     }
 
     private <T> T sshValue(Map<String, Setting> settings, String key, List<Layer> layers, T def,
@@ -466,6 +559,11 @@ public final class InventoryLoader {
                     continue;
                 }
                 String v = l.map().string(k);
+                String nul = v == null ? null : InputChecks.nulProblem(v);
+                if (nul != null) {
+                    l.map().source().problem(l.map().value(k), "var '" + k + "': " + nul + "; expected text without it");
+                    continue;
+                }
                 if (v != null) {
                     settings.put(k, new Setting(v, l.name() + " (" + l.map().where(k) + ")"));
                 }
@@ -477,6 +575,16 @@ public final class InventoryLoader {
     public static String absolutePathProblem(String p) {
         if (p.isBlank()) {
             return "it is empty; expected an absolute path";
+        }
+        String control = InputChecks.controlProblem(p, true);
+        if (control != null) {
+            return control + "; expected a path without control or invisible characters";
+        }
+        for (char g : new char[]{'*', '?', '['}) {
+            if (p.indexOf(g) >= 0) {
+                return "it holds '" + g + "', which a shell reads as a pattern, while obplay takes every path literally; "
+                        + "expected a path without '*', '?' or '['";
+            }
         }
         if (!p.startsWith("/")) {
             return "it is relative; expected an absolute path such as /home/admin/oceanbase";
@@ -503,7 +611,26 @@ public final class InventoryLoader {
         return s;
     }
 
+    /** Where a server's setting was written, or where the server was declared when it was built in or derived. */
+    private Node at(Server s, String key) {
+        Map<String, Node> w = written.get(s);
+        Node n = w == null ? null : w.get(key);
+        if (n == null && w != null && !key.equals("data_dir") && key.endsWith("_dir")) {
+            // redo_dir derives from data_dir, clog_dir and slog_dir from redo_dir
+            n = w.get(key.equals("redo_dir") ? "data_dir" : w.containsKey("redo_dir") ? "redo_dir" : "data_dir");
+        }
+        return n != null ? n : declared.get(s);
+    }
+
     private void checkUnique(Inventory inv) {
+        for (Server s : inv.servers()) {
+            java.util.Set<String> reported = new java.util.HashSet<>();
+            for (String[] p : InputChecks.ownProblems(s)) {
+                if (reported.add(s.settings().containsKey(p[0]) ? String.valueOf(s.settings().get(p[0]).value()) : p[0])) {
+                    src.problem(at(s, p[0]), p[1]);
+                }
+            }
+        }
         Map<String, Server> byAgent = new HashMap<>();
         for (Server s : inv.observers()) {
             Server other = byAgent.putIfAbsent(s.name(), s);  // an observer's name is its agentAddress()
@@ -535,6 +662,11 @@ public final class InventoryLoader {
                     } else if (b.home().startsWith(a.home() + "/") || a.home().startsWith(b.home() + "/")) {
                         src.problem(at, a.name() + " (" + a.home() + ") and " + b.name() + " (" + b.home() + ") on host " + e.getKey()
                                 + " have nested home paths; cleaning one would delete the other. Expected separate homes");
+                    } else {
+                        String clash = InputChecks.clash(a, b);
+                        if (clash != null) {
+                            src.problem(at, "on host " + e.getKey() + ", " + clash);
+                        }
                     }
                     for (Map.Entry<String, Integer> pa : allPorts(a).entrySet()) {
                         for (Map.Entry<String, Integer> pb : allPorts(b).entrySet()) {

@@ -39,9 +39,9 @@ public record Server(
         settings = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(settings));
     }
 
-    /** The address obshell would show for this server's agent: {@code ip:agent_port}. */
+    /** The address obshell would show for this server's agent: {@code ip:agent_port} ({@code [ipv6]:agent_port}). */
     public String agentAddress() {
-        return host + ":" + agentPort;
+        return HostName.withPort(host, agentPort);
     }
 
     public List<Integer> portList() {

@@ -177,41 +177,97 @@ public final class YamlMap {
         };
     }
 
+    /** The longest duration obplay reads anywhere (a week); more is a mistake, never a real wait. */
+    public static final Duration MAX_DURATION = Duration.ofDays(7);
+
+    /** A duration from zero to {@link #MAX_DURATION}. */
     public Duration duration(String key) {
+        return duration(key, Duration.ZERO, MAX_DURATION);
+    }
+
+    /**
+     * A duration from {@code min} to {@code max}; out of range (or too large to count) is a problem, not a
+     * wrapped or clamped value.
+     */
+    public Duration duration(String key, Duration min, Duration max) {
         String s = string(key);
         if (s == null) {
             return null;
         }
+        String range = "from " + show(min) + " to " + show(max);
         Duration d = parseDuration(s);
         if (d == null) {
-            src.problem(value(key), "'" + key + "' is '" + s + "'; expected a duration such as 500ms, 30s, 5m, 1h or 1m30s");
+            if (s.trim().matches("-.*")) {
+                src.problem(value(key), "'" + key + "' is '" + s + "', a negative duration; expected a duration " + range);
+            } else if (SYNTAX.matcher(s.trim()).matches()) {
+                src.problem(value(key), "'" + key + "' is '" + s + "', far more than " + show(max) + "; expected a duration " + range);
+            } else {
+                src.problem(value(key), "'" + key + "' is '" + s + "'; expected a duration such as 500ms, 30s, 5m, 1h or 1m30s");
+            }
+            return null;
+        }
+        if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
+            src.problem(value(key), "'" + key + "' is '" + s.trim() + "'" + (d.compareTo(max) > 0 ? ", more than " + show(max)
+                    : d.isZero() ? ", zero" : ", less than " + show(min)) + "; expected a duration " + range);
+            return null;
         }
         return d;
     }
 
-    /** Parses 500ms, 30s, 5m, 1h, 1m30s, or a plain number of seconds; null when it is none of these. */
+    private static final Pattern SYNTAX = Pattern.compile("\\d+|(\\d+(ms|s|m|h))+");
+
+    /** A duration as written in inventories: 500ms, 30s, 5m, 168h. */
+    public static String show(Duration d) {
+        long ms = d.toMillis();
+        if (ms == 0) {
+            return "0s";
+        }
+        if (ms % 3_600_000 == 0) {
+            return ms / 3_600_000 + "h";
+        }
+        if (ms % 60_000 == 0) {
+            return ms / 60_000 + "m";
+        }
+        return ms % 1000 == 0 ? ms / 1000 + "s" : ms + "ms";
+    }
+
+    /**
+     * Parses 500ms, 30s, 5m, 1h, 1m30s, or a plain number of seconds; null when it is none of these or longer than
+     * a million hours (so that no sum or conversion can overflow).
+     */
     public static Duration parseDuration(String s) {
         String t = s.trim();
+        long limitMs = 1_000_000L * 3_600_000L;
         if (t.matches("\\d+")) {
-            return Duration.ofSeconds(Long.parseLong(t));
+            return t.length() > 13 || Long.parseLong(t) > limitMs / 1000 ? null : Duration.ofSeconds(Long.parseLong(t));
         }
         Matcher m = DURATION.matcher(t);
-        Duration d = Duration.ZERO;
+        long total = 0;
         int at = 0;
         while (m.find()) {
             if (m.start() != at) {
                 return null;
             }
+            if (m.group(1).length() > 13) {
+                return null;
+            }
             long n = Long.parseLong(m.group(1));
-            d = d.plus(switch (m.group(2)) {
-                case "ms" -> Duration.ofMillis(n);
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                default -> Duration.ofHours(n);
-            });
+            long unit = switch (m.group(2)) {
+                case "ms" -> 1;
+                case "s" -> 1000;
+                case "m" -> 60_000;
+                default -> 3_600_000;
+            };
+            if (n > limitMs / unit) {
+                return null;
+            }
+            total += n * unit;
+            if (total > limitMs) {
+                return null;
+            }
             at = m.end();
         }
-        return at == t.length() && at > 0 ? d : null;
+        return at == t.length() && at > 0 ? Duration.ofMillis(total) : null;
     }
 
     public <E extends Enum<E>> E enumValue(String key, Class<E> type) {

@@ -125,8 +125,8 @@ public final class LazyPlan {
     private final Map<List<Server>, int[]> alikeRuns = new java.util.IdentityHashMap<>();
 
     /**
-     * Whether two servers are the same in all that a step script reads of a server but its name: role, home,
-     * ports, pid files and declared directories (see {@link StepScripts}), in the same order.
+     * Whether two servers are the same in all that a step script reads of a server but its name and host: role,
+     * home, ports, pid files and declared directories (see {@link StepScripts}), in the same order.
      */
     static boolean alike(Server a, Server b) {
         return a.role() == b.role() && a.home().equals(b.home()) && sameInOrder(a.ports(), b.ports())
@@ -200,10 +200,10 @@ public final class LazyPlan {
     private static boolean clean(Step step) {
         switch (step.kind()) {
             case STOP -> {
-                return duration(step.grace()) && duration(step.killWait());
+                return duration(step.grace()) && duration(step.killWait()) && duration(step.settle());
             }
             case KILL -> {
-                return duration(step.killWait());
+                return duration(step.killWait()) && duration(step.settle());
             }
             case CLEANUP -> {
                 for (List<String> paths : step.cleanupPaths().values()) {
@@ -268,22 +268,26 @@ public final class LazyPlan {
     }
 
     /**
-     * The script of a step on servers alike in all that a step script reads of a server but its name: the role,
-     * home, ports, pid files and declared directories (and the step's paths or command for it). Their scripts
-     * differ only where the name is: {@code prefix + quote(name) + suffix} (or are the same when no name is in
-     * it). Made from one server's own script; the second server of a shape, and every 256th, is checked against
-     * its own script, and a difference ends the use of shapes for the plan. In a fleet of alike servers, this
-     * makes each sub-task's script (and its JSON) a copy rather than a build.
+     * The script of a step on servers alike in all that a step script reads of a server but its name and host: the
+     * role, home, ports, pid files and declared directories (and the step's paths or command for it). Their scripts
+     * differ only where the name and host are: {@code prefix + quote(name) + "\nHOST=" + quote(host) + suffix}
+     * (stop, kill and cleanup scripts, whose header has the lines {@code NAME=} and {@code HOST=}), or
+     * {@code prefix + quote(name) + suffix}, or are the same when neither is in it. Made from one server's own
+     * script; the second server of a shape, and every 256th, is checked against its own script, and a difference
+     * ends the use of shapes for the plan. In a fleet of alike servers, this makes each sub-task's script (and its
+     * JSON) a copy rather than a build.
      */
     private static final class Shape {
         final Server first;
         final Script script;
-        /** Null when the name is not in the script. */
+        /** Null when neither the name nor the host is in the script. */
         final String prefix;
         final String suffix;
+        /** Whether the host follows the name (the header's NAME= and HOST= lines). */
+        final boolean withHost;
         /** The script as a JSON string when the name is not in it, else null. */
         private final SerializableString json;
-        /** When the name is in the script: the JSON string's text up to the name, and after it; else null. */
+        /** When the name is in the script: the JSON string's text up to the name, and after it (or the host); else null. */
         private final SerializableString jsonPrefix;
         private final SerializableString jsonSuffix;
         final List<String> paths;
@@ -291,13 +295,14 @@ public final class LazyPlan {
         final int firstRun;
         int uses = 1;
 
-        private Shape(Server first, int firstRun, Script script, String prefix, String suffix, List<String> paths,
-                      String command) {
+        private Shape(Server first, int firstRun, Script script, String prefix, String suffix, boolean withHost,
+                      List<String> paths, String command) {
             this.first = first;
             this.firstRun = firstRun;
             this.script = script;
             this.prefix = prefix;
             this.suffix = suffix;
+            this.withHost = withHost;
             this.paths = paths;
             this.command = command;
             // the script's JSON string, escaped once: whole, or up to the name and after it
@@ -311,13 +316,18 @@ public final class LazyPlan {
             }
         }
 
-        /** The script's JSON string for {@code s}: the same text as {@code writeString(prefix + quote(name) + suffix)}. */
+        /** What stands between prefix and suffix for {@code s}. */
+        String middle(Server s) {
+            return withHost ? StepScripts.quote(s.name()) + HOST + StepScripts.quote(s.host()) : StepScripts.quote(s.name());
+        }
+
+        /** The script's JSON string for {@code s}: the same text as {@code writeString(prefix + middle(s) + suffix)}. */
         void writeScript(JsonGenerator g, Server s) throws IOException {
             if (json != null) {
                 g.writeString(json);
             } else {
                 g.writeRawValue(jsonPrefix);
-                g.writeRaw(escaped(StepScripts.quote(s.name())));
+                g.writeRaw(escaped(middle(s)));
                 g.writeRaw(jsonSuffix);
             }
         }
@@ -326,25 +336,37 @@ public final class LazyPlan {
             return new String(JsonStringEncoder.getInstance().quoteAsString(s));
         }
 
-        /** The shape of {@code s}'s script, or null when the name is in it more than once. */
+        private static final String HOST = "\nHOST=";
+
+        /** The shape of {@code s}'s script, or null when the name (or the name and host) is in it more than once. */
         static Shape of(Server s, int run, Step step, Script script) {
             String text = script.text();
             String name = StepScripts.quote(s.name());
-            int at = text.indexOf(name);
             List<String> paths = step.cleanupPaths().get(s.name());
             String command = step.command().get(s.name());
+            String both = "\nNAME=" + name + HOST + StepScripts.quote(s.host()) + "\n";
+            int at = text.indexOf(both);
+            if (at >= 0) {
+                if (text.indexOf(both, at + 1) >= 0 || text.indexOf(name, at + both.length()) >= 0 || text.lastIndexOf(name, at) >= 0) {
+                    return null;
+                }
+                int from = at + "\nNAME=".length();
+                return new Shape(s, run, script, text.substring(0, from), text.substring(at + both.length() - 1), true,
+                        paths, command);
+            }
+            at = text.indexOf(name);
             if (at < 0) {
-                return new Shape(s, run, script, null, null, paths, command);
+                return text.contains(StepScripts.quote(s.host())) ? null : new Shape(s, run, script, null, null, false, paths, command);
             }
             if (text.indexOf(name, at + 1) >= 0) {
                 return null;
             }
-            return new Shape(s, run, script, text.substring(0, at), text.substring(at + name.length()), paths, command);
+            return new Shape(s, run, script, text.substring(0, at), text.substring(at + name.length()), false, paths, command);
         }
 
         /**
          * Whether {@code s} (at {@code run} of the alike runs) is alike the first server in all that its step
-         * script reads, but its name: the same run of alike servers, the same paths or command.
+         * script reads, but its name and host: the same run of alike servers, the same paths or command.
          */
         boolean fits(Server s, int run, Step step) {
             return run == firstRun && java.util.Objects.equals(step.cleanupPaths().get(s.name()), paths)
@@ -353,7 +375,7 @@ public final class LazyPlan {
 
         /** Whether this shape gives {@code s} exactly its own script. */
         boolean gives(Script own, Server s) {
-            String text = suffix == null ? script.text() : prefix + StepScripts.quote(s.name()) + suffix;
+            String text = suffix == null ? script.text() : prefix + middle(s) + suffix;
             return own.text().equals(text) && own.signals().equals(script.signals()) && own.paths().equals(script.paths())
                     && java.util.Objects.equals(own.library(), script.library());
         }
@@ -365,7 +387,7 @@ public final class LazyPlan {
             case STOP, KILL -> s.role() == Role.OBPROXY && s.pidFiles().get("daemon") != null
                     ? StepScripts.STOP_OBPROXY_LIBRARY : StepScripts.STOP_LIBRARY;
             case CLEANUP -> StepScripts.CLEANUP_LIBRARY;
-            case SHELL -> null;
+            case SHELL -> StepScripts.shellLibrary(step.command().get(s.name()));
         };
     }
 

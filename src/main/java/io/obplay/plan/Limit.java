@@ -1,6 +1,8 @@
 package io.obplay.plan;
 
+import io.obplay.inventory.HostName;
 import io.obplay.inventory.Server;
+import io.obplay.inventory.Show;
 
 import java.nio.file.FileSystems;
 import java.nio.file.Path;
@@ -8,6 +10,7 @@ import java.nio.file.PathMatcher;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -67,20 +70,32 @@ public final class Limit {
 
     private static List<Server> matching(String pattern, List<Server> servers) {
         List<Server> out = new ArrayList<>();
-        boolean glob = pattern.contains("*") || pattern.contains("?") || pattern.contains("[");
+        // a host or ip:port in its canonical spelling (DB1.example.com is db1.example.com, [2001:db8::1]:2886 a server)
+        HostName.HostPort hp = HostName.parseWithPort(pattern);
+        String canonical = !hp.ok() ? null : hp.port() == 0 ? hp.host() : HostName.withPort(hp.host(), hp.port());
+        boolean glob = canonical == null && (pattern.contains("*") || pattern.contains("?") || pattern.contains("["));
         PathMatcher matcher = glob ? FileSystems.getDefault().getPathMatcher("glob:" + pattern.replace("/", "\u2215")) : null;
+        PathMatcher lower = glob ? FileSystems.getDefault().getPathMatcher("glob:" + pattern.toLowerCase(Locale.ROOT).replace("/", "\u2215")) : null;
         for (Server s : servers) {
-            for (String key : keys(s)) {
-                boolean hit = glob ? matcher.matches(Path.of(key.replace("/", "\u2215"))) : key.equals(pattern);
-                if (hit) {
-                    out.add(s);
-                    break;
+            boolean hit = false;
+            if (glob) {
+                for (String key : keys(s)) {
+                    hit |= matcher.matches(Path.of(key.replace("/", "\u2215")));
                 }
+                hit |= lower.matches(Path.of(s.host().replace("/", "\u2215")));
+            } else {
+                hit = pattern.equals(s.name()) || pattern.equals(s.group())
+                        || (canonical != null && (canonical.equals(s.host()) || canonical.equals(s.name())));
+            }
+            if (hit) {
+                out.add(s);
             }
         }
         if (out.isEmpty()) {
-            throw new IllegalArgumentException("--limit pattern '" + pattern + "' matches no server; patterns are zones, "
-                    + "server names (ip:agent_port, obproxy:CLUSTER/ID), hosts, obproxy cluster names, or globs of these");
+            boolean hostLike = !hp.ok() && !glob && pattern.matches("[0-9.:\\[\\]]+");
+            throw new IllegalArgumentException("--limit pattern '" + Show.escaped(pattern) + "' matches no server"
+                    + (hostLike ? " (" + hp.error() + ")" : "") + "; patterns are zones, "
+                    + "server names (ip:agent_port, [ipv6]:agent_port, obproxy:CLUSTER/ID), hosts, obproxy cluster names, or globs of these");
         }
         return out;
     }

@@ -35,7 +35,7 @@ public final class Planner {
     }
 
     /** A run of consecutive steps on the same targets; batched as a unit. */
-    private record Play(List<Step> steps, List<Server> servers) {
+    private record Play(List<Step> steps, Targets targets, List<Server> servers) {
     }
 
     private record Batch(String label, List<Server> servers) {
@@ -51,6 +51,7 @@ public final class Planner {
      * Throws exactly what {@link #plan} throws before it makes sub-tasks.
      */
     public static LazyPlan compile(Inventory inv, Playbook pb, PlanOptions opts) throws PlanException {
+        checkTags(pb, opts);
         List<Step> steps = pb.steps().stream().filter(s -> selected(s, opts)).toList();
         if (steps.isEmpty()) {
             throw new PlanException("no step is left after --tags " + opts.tags() + " / --skip-tags " + opts.skipTags()
@@ -79,14 +80,14 @@ public final class Planner {
             } else {
                 List<Step> list = new ArrayList<>();
                 list.add(s);
-                plays.add(new Play(list, servers));
+                plays.add(new Play(list, t, servers));
                 current = t;
             }
         }
         if (plays.stream().allMatch(p -> p.servers().isEmpty())) {
             throw new PlanException("--limit " + String.join(",", opts.limit()) + " leaves no server to act on");
         }
-        checkMajority(inv, pb, plays);
+        checkMajority(inv, pb, opts, plays);
 
         boolean proxiesOnly = true;
         for (Play p : plays) {
@@ -184,24 +185,126 @@ public final class Planner {
         return out;
     }
 
-    /** A playbook must not stop a majority of zones while the rest run, unless it says so. */
-    private static void checkMajority(Inventory inv, Playbook pb, List<Play> plays) throws PlanException {
-        Set<String> touched = new LinkedHashSet<>();
-        for (Play p : plays) {
-            if (p.steps().stream().anyMatch(s -> s.kind().stops())) {
-                p.servers().stream().filter(s -> s.role() == Role.OBSERVER).forEach(s -> touched.add(s.group()));
+    /**
+     * {@code --tags} and {@code --skip-tags} name tags of the playbook ({@code --tags all} too): a mistyped tag would
+     * silently select nothing, or skip nothing ({@code --skip-tags date} for {@code data} deletes the data).
+     */
+    static void checkTags(Playbook pb, PlanOptions opts) throws PlanException {
+        Set<String> tags = new java.util.TreeSet<>();
+        for (Step s : pb.steps()) {
+            tags.addAll(s.tags());
+        }
+        List<String> problems = new ArrayList<>();
+        for (String option : List.of("--tags", "--skip-tags")) {
+            for (String tag : option.equals("--tags") ? opts.tags() : opts.skipTags()) {
+                if (tags.contains(tag) || option.equals("--tags") && tag.equals("all")) {
+                    continue;
+                }
+                String near = io.obplay.inventory.Suggest.nearest(tag, tags);
+                problems.add(option + " " + tag + " names no tag of the playbook" + (near != null ? " (did you mean '" + near + "'?)" : ""));
             }
         }
-        int total = inv.zones().size();
-        if (touched.isEmpty() || touched.size() == total || touched.size() * 2 <= total || pb.allowMajorityLoss()) {
+        if (!problems.isEmpty()) {
+            throw new PlanException(pb.source() + ": " + String.join("; ", problems) + "; "
+                    + (tags.isEmpty() ? "the playbook has no tags" : "its tags: " + String.join(", ", tags))
+                    + (opts.tags().isEmpty() ? "" : " (and all, for --tags)"));
+        }
+    }
+
+    /**
+     * A plan must leave a strict majority of the cluster's zones with none of their observers stopped (2 of 4 zones
+     * stopped loses every Paxos majority as 2 of 3 does), or stop the whole cluster, or say
+     * {@code allow_majority_loss: true}. The zones are counted over every play and after {@code --limit}.
+     */
+    static void checkMajority(Inventory inv, Playbook pb, PlanOptions opts, List<Play> plays) throws PlanException {
+        if (pb.allowMajorityLoss()) {
             return;
         }
-        List<String> running = inv.zoneNames().stream().filter(z -> !touched.contains(z)).toList();
-        throw new PlanException(pb.targets().where() + ": these targets stop servers in " + touched.size() + " of " + total
-                + " zones (" + String.join(", ", touched) + ") while " + String.join(", ", running)
-                + (running.size() == 1 ? " keeps" : " keep") + " running: a majority of zones lost breaks every tenant's"
-                + " Paxos majority. Expected at most " + (total / 2) + " zone(s) at once; stop the whole cluster with"
-                + " 'targets: { all: true }', or set 'allow_majority_loss: true' if you mean it");
+        String lost = majorityLost(inv, plays, false);
+        if (lost == null) {
+            return;
+        }
+        List<Play> stopping = plays.stream().filter(p -> stops(p, false)).toList();
+        StringBuilder m = new StringBuilder(stopping.get(0).targets().where()).append(": ");
+        boolean limited = !opts.limit().isEmpty();
+        String limit = "--limit " + String.join(",", opts.limit());
+        if (stopping.size() == 1) {
+            m.append("these targets (").append(stopping.get(0).targets().description()).append(")").append(limited ? " with " + limit : "");
+        } else {
+            m.append("together, the plays").append(limited ? " with " + limit : "");
+        }
+        m.append(lost);
+        List<String> causes = new ArrayList<>();
+        if (stopping.size() > 1) {
+            List<String> each = new ArrayList<>();
+            for (Play p : stopping) {
+                List<Step> steps = p.steps().stream().filter(s -> s.kind().stops()).toList();
+                each.add((steps.size() == 1 ? "step " : "steps ") + String.join(", ", steps.stream().map(s -> String.valueOf(s.index())).toList())
+                        + " (" + p.targets().where() + ")" + (steps.size() == 1 ? " stops " : " stop ")
+                        + String.join(", ", zones(inv, p.servers())));
+            }
+            causes.add(String.join("; ", each));
+        }
+        if (limited) {
+            String without = majorityLost(inv, plays, true);
+            causes.add(without == null ? limit + " causes it: without it the plan stops the whole cluster or leaves a majority"
+                    + " of zones running" : "without " + limit + " too");
+        }
+        if (!causes.isEmpty()) {
+            m.append(" (").append(String.join("; ", causes)).append(")");
+        }
+        int total = inv.zones().size();
+        m.append(": with no strict majority of zones running, every tenant loses its Paxos majority. Expected at most ")
+                .append((total - 1) / 2).append(" of ").append(total).append(" zone(s) stopped while the others run; stop the")
+                .append(" whole cluster (every observer, e.g. 'targets: { all: true }' and no --limit that leaves servers out),")
+                .append(" or set 'allow_majority_loss: true' if you mean it");
+        throw new PlanException(m.toString());
+    }
+
+    /** Whether a play stops an observer (of its targets, or of the servers left after --limit). */
+    private static boolean stops(Play p, boolean unlimited) {
+        return p.steps().stream().anyMatch(s -> s.kind().stops())
+                && (unlimited ? p.targets().servers() : p.servers()).stream().anyMatch(s -> s.role() == Role.OBSERVER);
+    }
+
+    /**
+     * " stop servers in K of N zones (...) while ... running" when the plays (their targets, if {@code unlimited},
+     * else what --limit left of them) stop observers in zones without leaving a strict majority of zones running
+     * and without stopping every observer; else null.
+     */
+    private static String majorityLost(Inventory inv, List<Play> plays, boolean unlimited) {
+        Set<Server> stopped = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (Play p : plays) {
+            if (p.steps().stream().anyMatch(s -> s.kind().stops())) {
+                for (Server s : unlimited ? p.targets().servers() : p.servers()) {
+                    if (s.role() == Role.OBSERVER) {
+                        stopped.add(s);
+                    }
+                }
+            }
+        }
+        if (stopped.isEmpty() || stopped.containsAll(inv.observers())) {
+            return null;  // nothing stopped, or the whole cluster: no majority is left running to lose
+        }
+        List<String> zones = zones(inv, stopped);
+        int total = inv.zones().size();
+        List<String> running = inv.zoneNames().stream().filter(z -> !zones.contains(z)).toList();
+        if (running.size() * 2 > total) {
+            return null;
+        }
+        return " stop servers in " + zones.size() + " of " + total + " zones (" + String.join(", ", zones) + ") while "
+                + (running.isEmpty() ? "no zone keeps" : String.join(", ", running) + (running.size() == 1 ? " keeps" : " keep")) + " running";
+    }
+
+    /** The zones of the observers among {@code servers}, in inventory order. */
+    private static List<String> zones(Inventory inv, java.util.Collection<Server> servers) {
+        Set<String> of = new java.util.HashSet<>();
+        for (Server s : servers) {
+            if (s.role() == Role.OBSERVER) {
+                of.add(s.group());
+            }
+        }
+        return inv.zoneNames().stream().filter(of::contains).toList();
     }
 
     /** The exact work of a step on one server. */
@@ -215,8 +318,8 @@ public final class Planner {
     /** The script of a step on one server. */
     static Script script(Server s, Step step) {
         return switch (step.kind()) {
-            case STOP -> StepScripts.stop(s, step.grace(), step.killWait());
-            case KILL -> StepScripts.kill(s, step.killWait());
+            case STOP -> StepScripts.stop(s, step.grace(), step.killWait(), step.settle());
+            case KILL -> StepScripts.kill(s, step.killWait(), step.settle());
             case CLEANUP -> StepScripts.cleanup(s, step.cleanupPaths().getOrDefault(s.name(), List.of()));
             case SHELL -> StepScripts.shell(s, step.command().get(s.name()));
         };

@@ -37,6 +37,10 @@ public final class PlaybookLoader {
     public static final Duration DEFAULT_KILL_WAIT = Duration.ofSeconds(30);
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(10);
     public static final int DEFAULT_FORKS = 50;
+    /** The longest grace a stop may give (a day), and the longest wait after a KILL (an hour). */
+    public static final Duration MAX_GRACE = Duration.ofHours(24);
+    public static final Duration MAX_KILL_WAIT = Duration.ofHours(1);
+    public static final Duration MAX_SETTLE = Duration.ofHours(1);
 
     private final YamlSource src;
     private final Inventory inventory;
@@ -63,8 +67,14 @@ public final class PlaybookLoader {
         if (top == null) {
             return null;
         }
+        if (!top.has("steps") && !top.has("targets") && (top.has("zones") || top.has("cluster") || top.has("obproxy"))) {
+            src.problem(top.node(), "this is an inventory (it has " + (top.has("zones") ? "'zones'" : top.has("cluster") ? "'cluster'" : "'obproxy'")
+                    + "), given as the playbook; expected a playbook (name:, targets:, steps:) as the argument and the inventory after -i");
+            return null;
+        }
         top.allow(TOP_KEYS);
         String name = top.requiredString("name");
+        io.obplay.inventory.InputChecks.shownName(src, top.value("name"), "the playbook name", name);
         Targets targets = null;
         if (!top.has("targets")) {
             src.problem(top.node(), "the playbook needs 'targets': all: true, zones: [...], servers: [...] or obproxy: {...}");
@@ -167,11 +177,20 @@ public final class PlaybookLoader {
             }
             for (int i = 0; i < servers.size(); i++) {
                 String s = servers.get(i).trim();
+                Node itemAt = i < nodes.size() ? nodes.get(i) : t.value("servers");
+                // the canonical spelling: 010.0.1.1 is refused, DB1.example.com is db1.example.com, [::ffff:10.0.1.1]:2886 is 10.0.1.1:2886
+                io.obplay.inventory.HostName.HostPort hp = io.obplay.inventory.HostName.parseWithPort(s);
+                if (!hp.ok()) {
+                    src.problem(itemAt, "server '" + io.obplay.inventory.Show.escaped(s) + "': " + hp.error()
+                            + "; expected ip:agent_port, or a host for every observer on it");
+                    continue;
+                }
+                s = hp.port() == 0 ? hp.host() : io.obplay.inventory.HostName.withPort(hp.host(), hp.port());
                 List<Server> match = byName.getOrDefault(s, List.of());
                 if (match.isEmpty()) {
                     List<String> names = inventory.observers().stream().map(Server::agentAddress).toList();
                     String near = Suggest.nearest(s, names);
-                    src.problem(i < nodes.size() ? nodes.get(i) : t.value("servers"), "unknown server '" + s + "'"
+                    src.problem(itemAt, "unknown server '" + s + "'"
                             + (near != null ? " (did you mean '" + near + "'?)" : "") + "; servers are named ip:agent_port, and "
                             + inventory.source() + " has: " + abbreviate(names));
                 }
@@ -256,9 +275,13 @@ public final class PlaybookLoader {
         String action = actions.get(0);
         StepKind kind = StepKind.valueOf(action.toUpperCase());
         String name = m.string("name");
+        io.obplay.inventory.InputChecks.shownName(src, m.value("name"), "the step name", name);
         List<String> tagList = m.strings("tags");
+        if (tagList != null) {
+            tagList.forEach(t -> io.obplay.inventory.InputChecks.shownName(src, m.value("tags"), "the tag", t));
+        }
         Set<String> tags = tagList == null ? Set.of() : new LinkedHashSet<>(tagList);
-        Duration timeout = m.duration("timeout");
+        Duration timeout = m.duration("timeout", Duration.ofMillis(1), YamlMap.MAX_DURATION);
         Targets on = null;
         if (m.has("on")) {
             on = targets(m.map("on"), m.value("on"), "on");
@@ -266,15 +289,20 @@ public final class PlaybookLoader {
         Targets effective = on != null ? on : playbookTargets;
         Duration grace = null;
         Duration killWait = null;
+        Duration settle = null;
         Map<String, List<String>> paths = null;
         Map<String, String> command = null;
         switch (kind) {
             case STOP, KILL -> {
-                YamlMap p = params(m, action, kind == StepKind.STOP ? List.of("grace", "kill_wait") : List.of("kill_wait"));
-                grace = kind == StepKind.STOP ? orDefault(p == null ? null : p.duration("grace"), DEFAULT_GRACE) : Duration.ZERO;
-                killWait = orDefault(p == null ? null : p.duration("kill_wait"), DEFAULT_KILL_WAIT);
+                YamlMap p = params(m, action, kind == StepKind.STOP ? List.of("grace", "kill_wait", "settle")
+                        : List.of("kill_wait", "settle"));
+                grace = kind == StepKind.STOP ? orDefault(p == null ? null : p.duration("grace", Duration.ofMillis(1), MAX_GRACE), DEFAULT_GRACE) : Duration.ZERO;
+                killWait = orDefault(p == null ? null : p.duration("kill_wait", Duration.ofMillis(1), MAX_KILL_WAIT), DEFAULT_KILL_WAIT);
+                settle = orDefault(p == null ? null : p.duration("settle", Duration.ZERO, MAX_SETTLE), Step.DEFAULT_SETTLE);
                 if (timeout == null) {
-                    timeout = grace.plus(killWait).plusSeconds(30);
+                    timeout = grace.plus(killWait).plus(settle).plusSeconds(30);
+                } else {
+                    checkTimeout(m, kind, timeout, grace, killWait, settle);
                 }
             }
             case CLEANUP -> {
@@ -289,7 +317,46 @@ public final class PlaybookLoader {
         if (name == null) {
             name = defaultName(kind, what.computeIfAbsent(effective, PlaybookLoader::what));
         }
-        return new Step(index, kind, name, tags, timeout, on, grace, killWait, paths, command, src.where(n));
+        return new Step(index, kind, name, tags, timeout, on, grace, killWait, settle, paths, command, src.where(n));
+    }
+
+    /**
+     * A stop's or kill's timeout must leave room for its own schedule: TERM, the grace, KILL, then kill_wait for the
+     * process to go. A shorter timeout ends the step before the KILL (or before the wait after it) can happen.
+     */
+    private void checkTimeout(YamlMap step, StepKind kind, Duration timeout, Duration grace, Duration killWait, Duration settle) {
+        Duration needed = grace.plus(killWait).plus(settle);
+        if (timeout.compareTo(needed) > 0) {
+            return;
+        }
+        String what = kind == StepKind.STOP
+                ? (timeout.compareTo(grace) <= 0 ? "the KILL after the grace (" + human(grace) + ") can never come"
+                : timeout.compareTo(grace.plus(killWait)) <= 0 ? "the wait after the KILL (kill_wait " + human(killWait) + ") can never end"
+                : "the settle period (" + human(settle) + ") can never end")
+                : timeout.compareTo(killWait) <= 0 ? "the wait after the KILL (kill_wait " + human(killWait) + ") can never end"
+                : "the settle period (" + human(settle) + ") can never end";
+        src.problem(step.value("timeout"), "'timeout' is " + human(timeout) + ", not longer than "
+                + (kind == StepKind.STOP ? "grace + kill_wait + settle (" + human(needed) + ")" : "kill_wait + settle (" + human(needed) + ")")
+                + ": " + what + " before the step is timed out; expected a timeout longer than " + human(needed)
+                + ", e.g. " + human(needed.plusSeconds(30)) + " (the default)");
+    }
+
+    private static String human(Duration d) {
+        if (d.toMillisPart() != 0 || d.isZero()) {
+            return d.toMillis() + "ms";
+        }
+        long s = d.toSeconds();
+        StringBuilder b = new StringBuilder();
+        if (s >= 3600) {
+            b.append(s / 3600).append('h');
+        }
+        if (s % 3600 >= 60) {
+            b.append(s % 3600 / 60).append('m');
+        }
+        if (s % 60 != 0) {
+            b.append(s % 60).append('s');
+        }
+        return b.toString();
     }
 
     /** What the servers of targets are, per targets (by identity; steps share their playbook's). */
@@ -372,7 +439,7 @@ public final class PlaybookLoader {
             }
             String problem = InventoryLoader.absolutePathProblem(w);
             if (problem != null) {
-                src.problem(at, "cleanup path '" + w + "': " + problem + " inside the server's declared directories, or a directory name");
+                src.problem(at, "cleanup path '" + io.obplay.inventory.Show.escaped(w) + "': " + problem + " inside the server's declared directories, or a directory name");
                 continue;
             }
             String path = w.replaceAll("/+$", "");
@@ -400,59 +467,62 @@ public final class PlaybookLoader {
     private Map<String, String> shell(YamlMap step, Targets targets) {
         String text = step.string("shell");
         Map<String, String> out = new LinkedHashMap<>();
+        Node at = step.value("shell");
         if (text == null || text.isBlank()) {
-            src.problem(step.value("shell"), "shell needs a command, e.g. shell: \"ls {{home_path}}/run\"");
+            src.problem(at, "shell needs a command, e.g. shell: \"ls {{home_path}}/run\"");
             return out;
         }
         ShellTemplate template;
         try {
             template = ShellTemplate.compile(text);
-        } catch (IllegalArgumentException e) {
-            src.problem(step.value("shell"), "the shell command is not a valid Mustache template: " + e.getMessage());
+        } catch (ShellTemplate.TemplateException e) {
+            templateProblem(at, e.offset(), "the shell command: " + e.getMessage());
             return out;
         }
         if (targets == null) {
             return out;
         }
-        boolean reported = false;
-        Set<String> variables = template.variables();
+        // each mistake once: a name missing on several servers is reported at its first use, for the first of them
+        Set<String> reported = new LinkedHashSet<>();
+        boolean renderReported = false;
         for (Server s : targets.servers()) {
-            Set<String> missing = Set.of();
-            for (String v : variables) {
-                if (!s.settings().containsKey(v) && !v.equals("name")) {
-                    if (missing.isEmpty()) {
-                        missing = new LinkedHashSet<>();
+            boolean missing = false;
+            for (ShellTemplate.Ref r : template.references()) {
+                if (ShellTemplate.value(s, r.name()) == null) {
+                    missing = true;
+                    if (reported.add(r.name())) {
+                        List<String> names = new ArrayList<>(s.settings().keySet());
+                        names.add("name");
+                        String near = Suggest.nearest(r.name(), names);
+                        templateProblem(at, r.offset(), "the shell command uses " + r.name() + " (in " + r.tag() + "), which " + s.name()
+                                + " does not have" + (near != null ? " (did you mean '" + near + "'?)" : "")
+                                + "; expected one of its settings: " + String.join(", ", s.settings().keySet()) + ", or name");
                     }
-                    missing.add(v);
                 }
             }
-            if (!missing.isEmpty()) {
-                if (!reported) {
-                    src.problem(step.value("shell"), "the shell command uses " + String.join(", ", missing) + ", which " + s.name()
-                            + " does not have; expected one of its settings: " + String.join(", ", s.settings().keySet()));
-                    reported = true;
-                }
+            if (missing) {
                 continue;
             }
-            out.put(s.name(), template.render(s));
+            try {
+                out.put(s.name(), template.render(s));
+            } catch (ShellTemplate.TemplateException e) {
+                if (!renderReported) {
+                    templateProblem(at, e.offset(), "the shell command on " + s.name() + ": " + e.getMessage());
+                    renderReported = true;
+                }
+            }
         }
         return out;
     }
 
-    /** A server's settings as a Mustache scope ({@code ssh.user} is reachable as {@code ssh.user}). */
-    static Map<String, Object> scope(Server s) {
-        Map<String, Object> scope = new LinkedHashMap<>();
-        Map<String, Object> ssh = new LinkedHashMap<>();
-        for (Map.Entry<String, Setting> e : s.settings().entrySet()) {
-            if (e.getKey().startsWith("ssh.")) {
-                ssh.put(e.getKey().substring(4), String.valueOf(e.getValue().value()));
-            } else {
-                scope.put(e.getKey(), String.valueOf(e.getValue().value()));
-            }
+    /** A problem at a character of a shell command: its line and column in the file where they are known. */
+    private void templateProblem(Node at, int offset, String message) {
+        if (at instanceof ScalarNode scalar) {
+            int[] lc = ScalarPositions.of(scalar, offset);
+            src.problems().add(new io.obplay.inventory.Problem(src.file(), lc[0], lc[1], message));
+        } else {
+            src.problem(at, message);
         }
-        scope.put("ssh", ssh);
-        scope.put("name", s.name());
-        return scope;
     }
 
     private static Duration orDefault(Duration d, Duration def) {

@@ -1,6 +1,10 @@
 package io.obplay.shim;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -9,6 +13,11 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,7 +38,19 @@ import java.util.Map;
  * </ul>
  */
 final class JsonBody {
-    static final ObjectMapper MAPPER = JsonMapper.builder()
+    /** The deepest nesting taken (obshell's bodies are 3 deep). */
+    static final int MAX_DEPTH = 32;
+    /** The most digits a number may have (a generic id has 20). */
+    static final int MAX_NUMBER_LENGTH = 64;
+
+    static final ObjectMapper MAPPER = JsonMapper.builder(JsonFactory.builder()
+                    .streamReadConstraints(StreamReadConstraints.builder()
+                            .maxNestingDepth(MAX_DEPTH)
+                            .maxNumberLength(MAX_NUMBER_LENGTH)
+                            .maxStringLength(ShimServer.MAX_BODY)
+                            .maxNameLength(ShimServer.MAX_BODY)
+                            .build())
+                    .build())
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
@@ -38,19 +59,29 @@ final class JsonBody {
     private JsonBody() {
     }
 
-    /** The body as a JSON object; an empty (or all-blank) body is {@code {}}. */
+    /**
+     * The body as a JSON object; an empty (or all-blank) body is {@code {}}. Everything else that is not one JSON
+     * object in strict UTF-8 (RFC 3629: no overlong forms, no surrogates), at most {@value #MAX_DEPTH} deep and
+     * with numbers of at most {@value #MAX_NUMBER_LENGTH} digits, is 400 {@code Common.BindJsonFailed}, in words
+     * that name the problem and its place, never the parser.
+     */
     static ObjectNode object(byte[] body) throws ApiException {
-        if (body == null || body.length == 0 || new String(body, java.nio.charset.StandardCharsets.UTF_8).isBlank()) {
+        if (body == null || body.length == 0) {
+            return MAPPER.createObjectNode();
+        }
+        String text = strictUtf8(body);
+        if (text.isBlank()) {
             return MAPPER.createObjectNode();
         }
         JsonNode n;
         try {
-            n = MAPPER.readTree(body);
+            n = MAPPER.readTree(text);
+        } catch (StreamConstraintsException e) {
+            throw Errors.bindJsonFailed(constraint(e));
         } catch (JsonProcessingException e) {
-            throw Errors.bindJsonFailed("the body is not valid JSON: " + e.getOriginalMessage()
-                    + " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")");
-        } catch (IOException e) {
-            throw Errors.bindJsonFailed("the body cannot be read: " + e.getMessage());
+            throw Errors.bindJsonFailed(syntax(e));
+        } catch (IOException | RuntimeException e) {
+            throw Errors.bindJsonFailed("the body is not valid JSON");
         }
         if (n == null || n.isMissingNode()) {
             return MAPPER.createObjectNode();
@@ -59,6 +90,48 @@ final class JsonBody {
             throw Errors.bindJsonFailed("expected a JSON object, got " + kind(n));
         }
         return (ObjectNode) n;
+    }
+
+    /** The body decoded as UTF-8, refusing malformed and overlong sequences (the JDK's decoder does). */
+    private static String strictUtf8(byte[] body) throws ApiException {
+        CharsetDecoder d = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(body);
+        try {
+            return d.decode(in).toString();
+        } catch (CharacterCodingException e) {
+            throw Errors.bindJsonFailed("the body is not valid UTF-8 (an invalid or overlong byte sequence near byte "
+                    + in.position() + ")");
+        }
+    }
+
+    private static String constraint(StreamConstraintsException e) {
+        String m = String.valueOf(e.getOriginalMessage());
+        if (m.startsWith("Document nesting depth")) {
+            return "the body is nested more than " + MAX_DEPTH + " levels deep";
+        }
+        if (m.startsWith("Number value length") || m.contains("Number length")) {
+            return "a number in the body has more than " + MAX_NUMBER_LENGTH + " characters";
+        }
+        return "a string or field name in the body is too long";
+    }
+
+    /** The parser's complaint, with its place; a message naming the parser's own types is replaced by a plain one. */
+    private static String syntax(JsonProcessingException e) {
+        String m = e.getOriginalMessage() == null ? "" : e.getOriginalMessage();
+        int nl = m.indexOf('\n');
+        if (nl >= 0) {
+            m = m.substring(0, nl);
+        }
+        if (m.startsWith("Trailing token")) {
+            m = "more data after the JSON value";
+        } else if (m.contains("`") || m.contains("com.fasterxml") || m.contains("jackson") || m.contains("java.")) {
+            m = "not valid JSON";
+        }
+        JsonLocation at = e.getLocation();
+        return "the body is not valid JSON: " + m
+                + (at == null || at.getLineNr() < 1 ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")");
     }
 
     /**

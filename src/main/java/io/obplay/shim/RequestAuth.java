@@ -19,6 +19,14 @@ import java.util.Map;
 public interface RequestAuth {
 
     /**
+     * The most RSA blocks an auth header may have on the wire; a longer one is refused (401
+     * {@code Security.Authentication.Header.DecryptFailed}, counted as a failed login) before any block is
+     * decrypted. An SDK's header is 2 to 5 blocks; 16 leave room for a 256-character password and a
+     * 400-character request target.
+     */
+    int MAX_HEADER_BLOCKS = 16;
+
+    /**
      * obshell's auth v2 for an {@code /api/v1} route: checks the {@code X-OCS-Header} / {@code X-OCS-Agent-Header}
      * and returns the decrypted JSON body.
      */
@@ -47,6 +55,18 @@ public interface RequestAuth {
             public byte[] verify(String client, String method, String requestUri, Map<String, ? extends List<String>> headers,
                                  byte[] rawBody, boolean needsAgent) throws ApiException {
                 try {
+                    for (String name : List.of(AuthV2.OCS_AGENT_HEADER, AuthV2.OCS_HEADER)) {
+                        for (Map.Entry<String, ? extends List<String>> h : headers.entrySet()) {
+                            if (h.getKey().equalsIgnoreCase(name)) {
+                                for (String value : h.getValue()) {
+                                    AuthException tooLong = v2.headerTooLong(value, MAX_HEADER_BLOCKS);
+                                    if (tooLong != null) {
+                                        throw v2.refuse(client, tooLong);
+                                    }
+                                }
+                            }
+                        }
+                    }
                     return v2.verify(client, method, requestUri, headers, rawBody, needsAgent).jsonBody();
                 } catch (AuthException e) {
                     throw convert(e);
@@ -118,7 +138,13 @@ public interface RequestAuth {
         };
     }
 
+    /**
+     * The refusal as answered. obshell answers a body that does not decrypt under the header's keys with a 500
+     * ({@code Request.Body.Decrypt.AES.*}); that is the client's mistake, not the server's, so it is answered 401
+     * with the same errCode and message (and counted by the failure limiter, see {@link AuthV2}).
+     */
     private static ApiException convert(AuthException e) {
-        return new ApiException(e.httpStatus(), e.errCode(), e.legacyCode(), e.getMessage(), e.retryAfterSeconds());
+        int status = e.httpStatus() >= 500 ? 401 : e.httpStatus();
+        return new ApiException(status, e.errCode(), e.legacyCode(), e.getMessage(), e.retryAfterSeconds());
     }
 }

@@ -1,6 +1,7 @@
 package io.obplay.shim;
 
 import io.obplay.inventory.Server;
+import io.obplay.plan.StepScripts;
 import io.obplay.playbook.Playbook;
 import io.obplay.playbook.Step;
 import io.obplay.playbook.StepKind;
@@ -72,14 +73,21 @@ final class ShimPlaybooks {
     static final Duration CHECK_TIMEOUT = Duration.ofSeconds(60);
     static final Duration CLEANUP_TIMEOUT = Duration.ofMinutes(10);
 
-    /** How long a graceful stop waits: {@code grace} between TERM and KILL, {@code killWait} after KILL. */
-    record Timing(Duration grace, Duration killWait) {
+    /**
+     * How long a graceful stop waits: {@code grace} between TERM and KILL, {@code killWait} after KILL, then
+     * {@code settle} during which nothing of the server may run or listen again.
+     */
+    record Timing(Duration grace, Duration killWait, Duration settle) {
+        Timing(Duration grace, Duration killWait) {
+            this(grace, killWait, Step.DEFAULT_SETTLE);
+        }
+
         Duration stopTimeout() {
-            return grace.plus(killWait).plusSeconds(30);
+            return grace.plus(killWait).plus(settle).plusSeconds(30);
         }
 
         Duration killTimeout() {
-            return killWait.plusSeconds(30);
+            return killWait.plus(settle).plusSeconds(30);
         }
     }
 
@@ -132,12 +140,12 @@ final class ShimPlaybooks {
 
     private static Step kill(int index, String name, String source, Timing t) {
         return new Step(index, StepKind.KILL, name, Set.of(), t.killTimeout(), null, Duration.ZERO, t.killWait(),
-                Map.of(), Map.of(), source + " stage " + index);
+                t.settle(), Map.of(), Map.of(), source + " stage " + index);
     }
 
     private static Step stop(int index, String name, String source, Timing t) {
         return new Step(index, StepKind.STOP, name, Set.of(), t.stopTimeout(), null, t.grace(), t.killWait(),
-                Map.of(), Map.of(), source + " stage " + index);
+                t.settle(), Map.of(), Map.of(), source + " stage " + index);
     }
 
     private static Step cleanup(int index, String name, List<Server> servers, List<String> dirNames, String source) {
@@ -157,23 +165,12 @@ final class ShimPlaybooks {
     }
 
     /**
-     * The read-only status report of one server: its home, and for each pid file the pid and whether that
-     * process runs. Always exits 0: it only reports (and so proves the host answers).
+     * The read-only status report of one server ({@link StepScripts#statusCommand}): its home (and where it really
+     * is), what each pid file names and whose process that is, the processes under the home, and its ports by the
+     * address rule of the stop scripts. Always exits 0: it only reports (and so proves the host answers).
      */
     static String statusCommand(Server s) {
-        // two lines (the shell step logs the command before its output); both end with an echo, so status 0
-        StringBuilder b = new StringBuilder();
-        b.append("[ -d ").append(quote(s.home())).append(" ] && echo ").append(quote("obplay: home " + s.home() + " is there"))
-                .append(" || echo ").append(quote("obplay: home " + s.home() + " does not exist")).append('\n');
-        b.append("for f in");
-        for (String f : s.pidFiles().values()) {
-            b.append(' ').append(quote(f));
-        }
-        b.append("; do if [ ! -f \"$f\" ]; then echo \"obplay: no pid file $f\"; else pid=$(tr -cd 0-9 < \"$f\" | cut -c1-10);"
-                + " if [ -n \"$pid\" ] && [ -d \"/proc/$pid\" ]; then echo \"obplay: $f: pid $pid runs"
-                + " ($(cat \"/proc/$pid/comm\" 2>/dev/null), cwd $(readlink \"/proc/$pid/cwd\" 2>/dev/null))\";"
-                + " else echo \"obplay: $f: pid ${pid:-(none)} does not run (a stale pid file)\"; fi; fi; done");
-        return b.toString();
+        return StepScripts.statusCommand(s);
     }
 
     static String quote(String value) {

@@ -1,27 +1,36 @@
 package io.obplay.shim;
 
-import com.sun.net.httpserver.Headers;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
-import com.sun.net.httpserver.HttpsConfigurator;
-import com.sun.net.httpserver.HttpsServer;
 import io.obplay.inventory.Inventory;
 import io.obplay.inventory.ObproxyCluster;
 import io.obplay.plan.Times;
 import io.obplay.store.Store;
+import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpURI;
+import org.eclipse.jetty.io.Connection;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.NetworkConnectionLimit;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 import javax.net.ssl.SSLContext;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
-import java.net.URI;
+import java.net.SocketAddress;
 import java.net.URLDecoder;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -33,10 +42,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
@@ -44,27 +52,52 @@ import java.util.regex.Pattern;
 
 /**
  * {@code obplay serve}: an obshell-compatible (and, for stopping OBProxy servers, OCP-compatible) HTTP server on
- * the JDK's {@code com.sun.net.httpserver}, whose stop and delete requests become obplay DAGs.
+ * Jetty (its core server, no servlets), whose stop and delete requests become obplay DAGs.
  *
- * <p>Every request: routed (an unknown one is 404 {@code Common.NotFound}), its body read (more than
- * {@value #MAX_BODY} bytes is 400 {@code Common.BadRequest}), authenticated ({@link RequestAuth}: none for info
- * and secret, auth v2 for obshell's routes, the agent password for {@code /api/v1/obproxy*} and obproxy DAG ids,
- * HTTP Basic for OCP's), handled ({@link Api}), answered in obshell's envelope (OCP's adds {@code server}), and
- * logged on one access-log line with its traceId. Whatever goes wrong in a handler is an envelope (500
- * {@code Common.Unexpected} naming the traceId for a bug), never a stack trace to the client; the server stays
- * up.
+ * <p>Every request: routed (an unknown one is 404 {@code Common.NotFound}), its body read without holding a
+ * thread (a {@code Content-Length} over {@value #MAX_BODY} bytes is 413 at once, before any of the body is read;
+ * a body that turns out longer is 400 {@code Common.BadRequest}), authenticated ({@link RequestAuth}: none for
+ * info and secret, auth v2 for obshell's routes, the agent password for {@code /api/v1/obproxy*} and obproxy DAG
+ * ids, HTTP Basic for OCP's), handled ({@link Api}), answered in obshell's envelope (OCP's adds {@code server}),
+ * and logged on one access-log line with its traceId. Whatever goes wrong in a handler is an envelope (500
+ * {@code Common.Unexpected} naming the traceId for a bug), never a stack trace to the client; what Jetty
+ * refuses itself (a request that is not HTTP, headers over {@value #MAX_HEADER_BYTES} bytes) is answered in the
+ * same envelope by {@link #errorPage}, naming neither Jetty nor Java.
  *
- * <p>Handlers run on a bounded pool; when it and its queue are full, the accepting thread runs the request
- * itself, which slows accepting down instead of dropping requests. {@link #stop()} (the shutdown hook on
- * SIGTERM) closes the listening socket at once, lets in-flight requests finish (up to the drain time), lets
- * running DAGs finish until then too, cancels what still runs (FAILED, operator CANCEL, to RETRY later), and
- * returns.
+ * <p>Against slow, idle and abusive clients ({@link Limits}): headers are parsed without blocking, so a slow
+ * client holds a descriptor, never a handler thread; a request's headers must arrive within the header timeout
+ * and its body at the minimum rate ({@link ConnectionDeadlines}); a connection with nothing to do is closed after
+ * the idle timeout; at most {@code maxConnections} are open (past that Jetty stops accepting and shortens idle
+ * timeouts) and at most {@code maxConnectionsPerAddress} from one client address (more are closed as they are
+ * accepted, {@link AddressLimitedConnector}). Accepting runs on the selector thread and never runs a handler.
+ *
+ * <p>{@link #stop()} (the shutdown hook on SIGTERM) closes the listening socket at once, lets in-flight requests
+ * finish (up to the drain time), lets running DAGs finish until then too, cancels what still runs (FAILED,
+ * operator CANCEL, to RETRY later), and returns.
  */
 public final class ShimServer implements AutoCloseable {
     /** The largest request body taken: 1 MiB. */
     public static final int MAX_BODY = 1 << 20;
-    /** An oversized body is read and dropped up to this much, so the client gets its 400 on a clean connection. */
-    static final long DISCARD_LIMIT = 16L << 20;
+    /** The largest request line and headers taken together: 8 KiB (an SDK's auth v2 header is under 1 KiB). */
+    public static final int MAX_HEADER_BYTES = 8 << 10;
+
+    /** How much abuse the server takes; see README "obplay serve: limits". */
+    public record Limits(
+            int maxConnections,
+            int maxConnectionsPerAddress,
+            Duration headerTimeout,
+            Duration idleTimeout,
+            int minBodyRate) {
+        /** 4,096 connections, 128 from one address, 10 s for the headers, 30 s idle, 16 KiB/s of body. */
+        public static final Limits DEFAULTS = new Limits(4096, 128, Duration.ofSeconds(10), Duration.ofSeconds(30), 16 << 10);
+
+        public Limits {
+            if (maxConnections < 1 || maxConnectionsPerAddress < 1 || headerTimeout.toMillis() < 1
+                    || idleTimeout.toMillis() < 1 || minBodyRate < 1) {
+                throw new IllegalArgumentException("connection limits and timeouts must be positive");
+            }
+        }
+    }
 
     /** The server's settings. */
     public record Options(
@@ -76,10 +109,28 @@ public final class ShimServer implements AutoCloseable {
             boolean dryRun,
             Duration grace,
             Duration killWait,
+            Duration settle,
             int threads,
             Duration drain,
             SSLContext tls,
-            String homePath) {
+            String homePath,
+            Limits limits) {
+
+        /** With the default settle period of stop and kill steps and the default {@link Limits}. */
+        public Options(String listenHost, int listenPort, String agentIp, Integer agentPort, Integer obproxyCluster,
+                       boolean dryRun, Duration grace, Duration killWait, int threads, Duration drain, SSLContext tls,
+                       String homePath) {
+            this(listenHost, listenPort, agentIp, agentPort, obproxyCluster, dryRun, grace, killWait,
+                    io.obplay.playbook.Step.DEFAULT_SETTLE, threads, drain, tls, homePath, Limits.DEFAULTS);
+        }
+
+        /** With the default {@link Limits}. */
+        public Options(String listenHost, int listenPort, String agentIp, Integer agentPort, Integer obproxyCluster,
+                       boolean dryRun, Duration grace, Duration killWait, Duration settle, int threads, Duration drain,
+                       SSLContext tls, String homePath) {
+            this(listenHost, listenPort, agentIp, agentPort, obproxyCluster, dryRun, grace, killWait, settle, threads, drain,
+                    tls, homePath, Limits.DEFAULTS);
+        }
     }
 
     private enum AuthKind { NONE, V2, V2_AGENT, V2_BY_ID, BASIC }
@@ -92,8 +143,10 @@ public final class ShimServer implements AutoCloseable {
     private record Route(String method, Pattern path, AuthKind auth, Handler handler) {
     }
 
-    private final HttpServer http;
-    private final ThreadPoolExecutor handlers;
+    private final Server http;
+    private final AddressLimitedConnector connector;
+    private final ConnectionDeadlines deadlines;
+    private final Executor handlers;
     private final DagService dags;
     private final Api api;
     private final RequestAuth auth;
@@ -106,6 +159,7 @@ public final class ShimServer implements AutoCloseable {
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final SecureRandom random = new SecureRandom();
     private final String agentAddress;
+    private final InetAddress listen;
     private final boolean tls;
 
     private ShimServer(Inventory inv, Store store, RequestAuth auth, Options o, PrintStream log) throws IOException {
@@ -113,32 +167,66 @@ public final class ShimServer implements AutoCloseable {
         this.log = log;
         this.drain = o.drain();
         this.tls = o.tls() != null;
+        Limits limits = o.limits();
         ObproxyCluster managed = managedObproxy(inv, o.obproxyCluster());
-        InetAddress listen = InetAddress.getByName(o.listenHost());
-        InetSocketAddress addr = new InetSocketAddress(listen, o.listenPort());
+        this.listen = InetAddress.getByName(o.listenHost());
         String agentIp = o.agentIp() != null ? o.agentIp() : agentIpFor(listen);
+        int threads = Math.max(2, o.threads());
+
+        // a fixed pool: the handler threads, plus the one selector thread (which also accepts) and one spare
+        QueuedThreadPool pool = new QueuedThreadPool(threads + 2, threads + 2, 60_000);
+        pool.setName("obplay-serve-http");
+        pool.setDaemon(true);
+        http = new Server(pool);
+        http.setStopTimeout(1000);
+        http.setErrorHandler(this::errorPage);
+        handlers = pool;
+
+        HttpConfiguration hc = new HttpConfiguration();
+        hc.setSendServerVersion(false);
+        hc.setSendXPoweredBy(false);
+        hc.setRequestHeaderSize(MAX_HEADER_BYTES);
+        hc.setDelayDispatchUntilContent(false); // a 413 goes out on the headers alone
+        hc.setIdleTimeout(limits.idleTimeout().toMillis());
+        HttpConnectionFactory h1 = new HttpConnectionFactory(hc);
         if (o.tls() != null) {
-            HttpsServer s = HttpsServer.create(addr, 128);
-            s.setHttpsConfigurator(new HttpsConfigurator(o.tls()));
-            http = s;
+            SslContextFactory.Server ssl = new SslContextFactory.Server();
+            ssl.setSslContext(o.tls());
+            connector = new AddressLimitedConnector(http, limits.maxConnectionsPerAddress(),
+                    new SslConnectionFactory(ssl, h1.getProtocol()), h1);
         } else {
-            http = HttpServer.create(addr, 128);
+            connector = new AddressLimitedConnector(http, limits.maxConnectionsPerAddress(), h1);
         }
-        int boundPort = http.getAddress().getPort();
+        connector.setHost(listen.getHostAddress());
+        connector.setPort(o.listenPort());
+        connector.setAcceptQueueSize(128);
+        connector.setIdleTimeout(limits.idleTimeout().toMillis());
+        deadlines = new ConnectionDeadlines(limits.headerTimeout(), limits.minBodyRate(), MAX_BODY);
+        connector.addBean(deadlines);
+        http.addConnector(connector);
+        NetworkConnectionLimit cap = new NetworkConnectionLimit(limits.maxConnections(), connector);
+        cap.setEndPointIdleTimeout(Math.min(2000, limits.idleTimeout().toMillis())); // when full, idle ones go first
+        http.addBean(cap);
+        try {
+            connector.open();
+        } catch (IOException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IOException(e.getMessage(), e);
+        }
+
+        int boundPort = connector.getLocalPort();
         int agentPort = o.agentPort() != null ? o.agentPort() : boundPort;
         this.agentAddress = agentIp + ":" + agentPort;
-        int threads = Math.max(2, o.threads());
-        AtomicInteger n = new AtomicInteger();
-        handlers = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(threads * 4), r -> {
-            Thread t = new Thread(r, "obplay-serve-http-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        }, new ThreadPoolExecutor.CallerRunsPolicy());
         dags = new DagService(store, inv, agentIp, agentPort, o.dryRun(), Math.max(2, threads / 2), log);
-        api = new Api(inv, dags, auth, managed, new ShimPlaybooks.Timing(o.grace(), o.killWait()), agentIp, agentPort, o.homePath());
+        api = new Api(inv, dags, auth, managed, new ShimPlaybooks.Timing(o.grace(), o.killWait(), o.settle()), agentIp, agentPort, o.homePath());
         routes();
-        http.setExecutor(handlers);
-        http.createContext("/", this::handle);
+        http.setHandler(new org.eclipse.jetty.server.Handler.Abstract() {
+            @Override
+            public boolean handle(Request request, Response response, Callback callback) {
+                return ShimServer.this.handle(request, response, callback);
+            }
+        });
     }
 
     /**
@@ -150,13 +238,20 @@ public final class ShimServer implements AutoCloseable {
     public static ShimServer start(Inventory inv, Store store, RequestAuth auth, Options o, PrintStream log) throws IOException {
         ShimServer s = new ShimServer(inv, store, auth, o, log);
         s.dags.reconcileAll();
-        s.http.start();
+        try {
+            s.http.start();
+        } catch (IOException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        s.deadlines.start();
         return s;
     }
 
     /** The port the server listens on (the one chosen when started with port 0). */
     public int port() {
-        return http.getAddress().getPort();
+        return connector.getLocalPort();
     }
 
     /** The address generic ids and {@code /api/v1/secret} name: {@code ip:port}. */
@@ -246,132 +341,160 @@ public final class ShimServer implements AutoCloseable {
     private record Out(int status, Object data, ApiException error) {
     }
 
-    private void handle(HttpExchange ex) {
+    /** One request from its headers to the end of its answer. */
+    private final class Exchange {
+        final Request request;
+        final Response response;
+        final Callback callback;
+        final long t0 = System.nanoTime();
+        final String traceId;
+        final String method;
+        final String rawPath;
+        final String rawQuery;
+        final boolean ocp;
+        final Connection connection;
+        Out out;
+
+        Exchange(Request request, Response response, Callback callback) {
+            this.request = request;
+            this.response = response;
+            this.callback = callback;
+            this.traceId = traceId(request.getHeaders().get("X-OBSHELL-Trace-ID"));
+            this.method = request.getMethod().toUpperCase(Locale.ROOT);
+            HttpURI u = request.getHttpURI();
+            this.rawPath = u.getPath() == null ? "/" : u.getPath();
+            this.rawQuery = u.getQuery();
+            this.ocp = rawPath.startsWith("/api/v2/");
+            this.connection = request.getConnectionMetaData().getConnection();
+        }
+
+        String client() {
+            return addressOf(request.getConnectionMetaData().getRemoteSocketAddress());
+        }
+    }
+
+    private boolean handle(Request request, Response response, Callback callback) {
         inflight.incrementAndGet();
-        long t0 = System.nanoTime();
-        String traceId = traceId(ex.getRequestHeaders());
-        Out out = null;
-        boolean ocp = ex.getRequestURI().getRawPath().startsWith("/api/v2/");
+        Exchange ex;
         try {
-            try {
-                Api.Response r = dispatch(ex, traceId);
-                out = new Out(r.status(), r.data(), null);
-            } catch (ApiException e) {
-                out = new Out(e.status(), null, e);
-            } catch (IOException e) {
-                throw e;
-            } catch (RuntimeException | Error e) {
-                log.println("obplay serve: internal error, traceId " + traceId + ", " + ex.getRequestMethod() + " "
-                        + ex.getRequestURI().getRawPath() + ":");
-                e.printStackTrace(log);
-                ApiException err = Errors.unexpected(e.getClass().getSimpleName() + " while handling the request"
-                        + " (traceId " + traceId + "; the server log has the details)");
-                out = new Out(err.status(), null, err);
-            }
-            write(ex, out, t0, traceId, ocp);
-        } catch (IOException e) {
-            // the client went away; nothing to answer
-        } finally {
-            accessLog(ex, out, t0, traceId);
-            ex.close();
-            if (inflight.decrementAndGet() == 0) {
-                synchronized (idle) {
-                    idle.notifyAll();
-                }
-            }
+            ex = new Exchange(request, response, callback);
+        } catch (RuntimeException e) {
+            done();
+            throw e;
         }
-    }
-
-    private Api.Response dispatch(HttpExchange ex, String traceId) throws ApiException, IOException {
-        String method = ex.getRequestMethod().toUpperCase(Locale.ROOT);
-        URI u = ex.getRequestURI();
-        String rawPath = u.getRawPath();
-        String rawQuery = u.getRawQuery();
-        String requestUri = rawQuery == null ? rawPath : rawPath + "?" + rawQuery;
-        for (Route route : routes) {
-            if (!route.method().equals(method)) {
-                continue;
-            }
-            Matcher m = route.path().matcher(rawPath);
-            if (!m.matches()) {
-                continue;
-            }
+        deadlines.requestStarted(ex.connection);
+        try {
+            Route route = null;
             List<String> params = new ArrayList<>();
-            for (int i = 1; i <= m.groupCount(); i++) {
-                params.add(decode(m.group(i)));
-            }
-            byte[] raw = readBody(ex);
-            String client = ex.getRemoteAddress().getAddress().getHostAddress();
-            Headers headers = ex.getRequestHeaders();
-            byte[] body = raw;
-            String user = null;
-            switch (route.auth()) {
-                case NONE -> {
+            for (Route r : routes) {
+                if (!r.method().equals(ex.method)) {
+                    continue;
                 }
-                case V2 -> body = auth.verify(client, method, requestUri, headers, raw, false);
-                case V2_AGENT -> body = auth.verify(client, method, requestUri, headers, raw, true);
-                case V2_BY_ID -> body = auth.verify(client, method, requestUri, headers, raw, GenericIds.isObproxy(params.get(0)));
+                Matcher m = r.path().matcher(ex.rawPath);
+                if (m.matches()) {
+                    route = r;
+                    for (int i = 1; i <= m.groupCount(); i++) {
+                        params.add(decode(m.group(i)));
+                    }
+                    break;
+                }
+            }
+            if (route == null) {
+                answer(ex, new Out(404, null, Errors.notFound()));
+                return true;
+            }
+            long declared = request.getLength();
+            if (declared > MAX_BODY) {
+                answer(ex, new Out(413, null, new BodyTooLargeApi(413, "Content-Length is " + declared
+                        + " bytes; at most " + MAX_BODY + " bytes (1 MiB) are taken")));
+                return true;
+            }
+            Route chosen = route;
+            if (declared == 0 || (declared < 0 && !request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING))) {
+                run(ex, chosen, params, new byte[0]);
+                return true;
+            }
+            // the body arrives without a thread waiting for it; the deadline watches its rate
+            deadlines.readingBody(ex.connection, declared);
+            Content.Source.asByteArrayAsync(request, MAX_BODY).whenComplete((body, failure) -> handlers.execute(() -> {
+                if (failure == null) {
+                    deadlines.requestStarted(ex.connection);
+                    run(ex, chosen, params, body);
+                } else if (Request.getContentBytesRead(request) > MAX_BODY || failure instanceof IllegalArgumentException) {
+                    answer(ex, new Out(400, null, new BodyTooLargeApi(400, "the body has more than " + MAX_BODY
+                            + " bytes; at most " + MAX_BODY + " bytes (1 MiB) are taken")));
+                } else {
+                    // the client went away, or its body came too slowly (the connection was closed): Jetty answers
+                    // what it still can through errorPage, which logs it
+                    deadlines.requestDone(ex.connection);
+                    try {
+                        callback.failed(failure);
+                    } finally {
+                        done();
+                    }
+                }
+            }));
+            return true;
+        } catch (RuntimeException | Error e) {
+            answer(ex, internalError(ex, e));
+            return true;
+        }
+    }
+
+    private void run(Exchange ex, Route route, List<String> params, byte[] raw) {
+        Out out;
+        try {
+            Api.Response r = dispatch(ex, route, params, raw);
+            out = new Out(r.status(), r.data(), null);
+        } catch (ApiException e) {
+            out = new Out(e.status(), null, e);
+        } catch (RuntimeException | Error e) {
+            out = internalError(ex, e);
+        }
+        answer(ex, out);
+    }
+
+    private Out internalError(Exchange ex, Throwable e) {
+        log.println("obplay serve: internal error, traceId " + ex.traceId + ", " + ex.method + " " + ex.rawPath + ":");
+        e.printStackTrace(log);
+        ApiException err = Errors.unexpected("an internal error while handling the request (traceId " + ex.traceId
+                + "; the server log has the details)");
+        return new Out(err.status(), null, err);
+    }
+
+    private Api.Response dispatch(Exchange ex, Route route, List<String> params, byte[] raw) throws ApiException {
+        String requestUri = ex.rawQuery == null ? ex.rawPath : ex.rawPath + "?" + ex.rawQuery;
+        byte[] body = raw;
+        String user = null;
+        if (route.auth() != AuthKind.NONE) {
+            String client = ex.client();
+            Map<String, List<String>> headers = headers(ex.request.getHeaders());
+            switch (route.auth()) {
+                case V2 -> body = auth.verify(client, ex.method, requestUri, headers, raw, false);
+                case V2_AGENT -> body = auth.verify(client, ex.method, requestUri, headers, raw, true);
+                case V2_BY_ID -> body = auth.verify(client, ex.method, requestUri, headers, raw, GenericIds.isObproxy(params.get(0)));
                 case BASIC -> user = auth.verifyBasic(client, headers);
+                default -> throw new IllegalStateException(route.auth().name());
             }
-            return route.handler().handle(new Api.Call(params, body, query(rawQuery), user, traceId));
         }
-        throw Errors.notFound();
+        return route.handler().handle(new Api.Call(params, body, query(ex.rawQuery), user, ex.traceId));
     }
 
-    private static byte[] readBody(HttpExchange ex) throws IOException, ApiException {
-        InputStream in = ex.getRequestBody();
-        String declared = ex.getRequestHeaders().getFirst("Content-Length");
-        if (declared != null) {
-            long n;
-            try {
-                n = Long.parseLong(declared.trim());
-            } catch (NumberFormatException e) {
-                n = -1;
-            }
-            if (n > MAX_BODY) {
-                discard(in, 0);
-                throw tooLarge("Content-Length is " + n + " bytes");
-            }
+    /** The request headers as the auth layer takes them: names case-insensitive, every value kept. */
+    private static Map<String, List<String>> headers(HttpFields fields) {
+        Map<String, List<String>> m = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+        for (HttpField f : fields) {
+            m.computeIfAbsent(f.getName(), k -> new ArrayList<>(1)).add(f.getValue());
         }
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        byte[] buf = new byte[16 * 1024];
-        long total = 0;
-        int r;
-        while ((r = in.read(buf)) > 0) {
-            total += r;
-            if (total > MAX_BODY) {
-                discard(in, total);
-                throw tooLarge("the body has more than " + MAX_BODY + " bytes");
-            }
-            out.write(buf, 0, r);
-        }
-        return out.toByteArray();
-    }
-
-    private static ApiException tooLarge(String what) {
-        return new BodyTooLargeApi(Errors.badRequestBody(what + "; at most " + MAX_BODY + " bytes (1 MiB) are taken"));
+        return m;
     }
 
     /** Marks the body-too-large error so that the connection is closed after the answer. */
     private static final class BodyTooLargeApi extends ApiException {
         private static final long serialVersionUID = 1L;
 
-        BodyTooLargeApi(ApiException e) {
-            super(e.status(), e.errCode(), e.legacyCode(), e.getMessage());
-        }
-    }
-
-    /** Reads and drops the rest of an oversized body (up to {@link #DISCARD_LIMIT}), so the 400 reaches the client. */
-    private static void discard(InputStream in, long already) {
-        byte[] buf = new byte[64 * 1024];
-        long total = already;
-        try {
-            int r;
-            while (total < DISCARD_LIMIT && (r = in.read(buf)) > 0) {
-                total += r;
-            }
-        } catch (IOException e) {
-            // the client gave up; the answer may still reach it
+        BodyTooLargeApi(int status, String why) {
+            super(status, "Common.BadRequest", Errors.BAD_REQUEST, "Bad request: " + why);
         }
     }
 
@@ -400,9 +523,15 @@ public final class ShimServer implements AutoCloseable {
         }
     }
 
+    private static String addressOf(SocketAddress a) {
+        if (a instanceof InetSocketAddress i && i.getAddress() != null) {
+            return i.getAddress().getHostAddress();
+        }
+        return "-";
+    }
+
     /** obshell's: the request's {@code X-OBSHELL-Trace-ID}, else 16 random hex characters. */
-    private String traceId(Headers h) {
-        String given = h.getFirst("X-OBSHELL-Trace-ID");
+    private String traceId(String given) {
         if (given != null && !given.isBlank() && given.length() <= 128 && given.chars().allMatch(ch -> ch > 32 && ch < 127)) {
             return given;
         }
@@ -411,15 +540,34 @@ public final class ShimServer implements AutoCloseable {
         return HexFormat.of().formatHex(b);
     }
 
-    private void write(HttpExchange ex, Out out, long t0, String traceId, boolean ocp) throws IOException {
-        Headers h = ex.getResponseHeaders();
-        if (out.error() instanceof BodyTooLargeApi) { // the rest of an oversized body may be unread
-            h.set("Connection", "close");
+    /** Writes the answer in obshell's envelope, then logs it and ends the exchange. */
+    private void answer(Exchange ex, Out out) {
+        ex.out = out;
+        Response resp = ex.response;
+        try {
+            HttpFields.Mutable h = resp.getHeaders();
+            if (out.error() instanceof BodyTooLargeApi) { // the rest of an oversized body is not read
+                h.put(HttpHeader.CONNECTION, "close");
+            }
+            resp.setStatus(out.status());
+            if (out.status() == 204) {
+                finish(ex, null);
+                return;
+            }
+            byte[] bytes = envelope(out, ex.t0, ex.traceId, ex.ocp, h);
+            h.put(HttpHeader.CONTENT_TYPE, "application/json");
+            h.put(HttpHeader.CONTENT_LENGTH, Integer.toString(bytes.length));
+            if (ex.method.equals("HEAD")) {
+                finish(ex, null);
+                return;
+            }
+            resp.write(true, ByteBuffer.wrap(bytes), Callback.from(() -> finish(ex, null), x -> finish(ex, x)));
+        } catch (IOException | RuntimeException e) {
+            finish(ex, e);
         }
-        if (out.status() == 204) {
-            ex.sendResponseHeaders(204, -1);
-            return;
-        }
+    }
+
+    private byte[] envelope(Out out, long t0, String traceId, boolean ocp, HttpFields.Mutable h) throws IOException {
         Map<String, Object> env = new LinkedHashMap<>();
         env.put("successful", out.error() == null);
         env.put("timestamp", Times.format(OffsetDateTime.now()));
@@ -435,29 +583,94 @@ public final class ShimServer implements AutoCloseable {
         if (out.error() != null) {
             env.put("error", out.error().errorObject());
             if (out.error().retryAfterSeconds() > 0) {
-                h.set("Retry-After", Long.toString(out.error().retryAfterSeconds()));
+                h.put(HttpHeader.RETRY_AFTER, Long.toString(out.error().retryAfterSeconds()));
             }
             if (ocp && out.status() == 401) {
-                h.set("WWW-Authenticate", io.obplay.shim.auth.BasicAuth.CHALLENGE);
+                h.put(HttpHeader.WWW_AUTHENTICATE, io.obplay.shim.auth.BasicAuth.CHALLENGE);
             }
         }
-        byte[] bytes = JsonBody.MAPPER.writeValueAsBytes(env);
-        h.set("Content-Type", "application/json");
-        boolean head = ex.getRequestMethod().equalsIgnoreCase("HEAD");
-        ex.sendResponseHeaders(out.status(), head ? -1 : bytes.length);
-        if (!head) {
-            try (OutputStream os = ex.getResponseBody()) {
-                os.write(bytes);
+        return JsonBody.MAPPER.writeValueAsBytes(env);
+    }
+
+    /** The end of an exchange, once: the access-log line, the callback, the in-flight count. */
+    private void finish(Exchange ex, Throwable failure) {
+        try {
+            accessLog(ex.client(), ex.method, ex.rawQuery == null ? ex.rawPath : ex.rawPath + "?" + ex.rawQuery,
+                    ex.out, ex.t0, ex.traceId);
+        } finally {
+            deadlines.requestDone(ex.connection);
+            try {
+                if (failure == null) {
+                    ex.callback.succeeded();
+                } else {
+                    ex.callback.failed(failure);
+                }
+            } finally {
+                done();
             }
         }
     }
 
+    private void done() {
+        if (inflight.decrementAndGet() == 0) {
+            synchronized (idle) {
+                idle.notifyAll();
+            }
+        }
+    }
+
+    /**
+     * What Jetty answers itself (a request that is not HTTP/1.1, headers over {@value #MAX_HEADER_BYTES} bytes, a
+     * request target it cannot parse, a body that failed): obshell's envelope, in words that name neither Jetty nor
+     * Java, and an access-log line.
+     */
+    private boolean errorPage(Request request, Response response, Callback callback) {
+        long t0 = System.nanoTime();
+        int status = response.getStatus() >= 400 ? response.getStatus() : 400;
+        Object s = request.getAttribute(org.eclipse.jetty.server.handler.ErrorHandler.ERROR_STATUS);
+        if (s instanceof Integer i && i >= 400) {
+            status = i;
+        }
+        String why = switch (status) {
+            case 408 -> "the request did not arrive in time";
+            case 413 -> "the body is larger than " + MAX_BODY + " bytes (1 MiB)";
+            case 414 -> "the request target is too long";
+            case 431 -> "the request line and headers are larger than " + MAX_HEADER_BYTES + " bytes";
+            case 501 -> "this request is not implemented";
+            case 505 -> "the HTTP version is not supported; use HTTP/1.1";
+            default -> "the request is not valid HTTP/1.1";
+        };
+        ApiException err = status >= 500 && status != 501 && status != 505
+                ? Errors.unexpected("the request could not be handled")
+                : new ApiException(status, "Common.BadRequest", Errors.BAD_REQUEST, "Bad request: " + why);
+        String traceId = traceId(null);
+        String method = "-";
+        String target = "-";
+        try {
+            method = request.getMethod();
+            target = request.getHttpURI().getPathQuery();
+        } catch (RuntimeException e) {
+            // a request too broken to have them
+        }
+        try {
+            HttpFields.Mutable h = response.getHeaders();
+            h.put(HttpHeader.CONNECTION, "close");
+            response.setStatus(status);
+            byte[] bytes = envelope(new Out(status, null, err), t0, traceId, false, h);
+            h.put(HttpHeader.CONTENT_TYPE, "application/json");
+            h.put(HttpHeader.CONTENT_LENGTH, Integer.toString(bytes.length));
+            response.write(true, ByteBuffer.wrap(bytes), callback);
+        } catch (IOException | RuntimeException e) {
+            callback.failed(e);
+        }
+        accessLog(addressOf(request.getConnectionMetaData().getRemoteSocketAddress()), method, target,
+                new Out(status, null, err), t0, traceId);
+        return true;
+    }
+
     /** One line per request on the log (stderr): time, client, request, status, duration, traceId, errCode. */
-    private void accessLog(HttpExchange ex, Out out, long t0, String traceId) {
-        URI u = ex.getRequestURI();
-        String target = u.getRawQuery() == null ? u.getRawPath() : u.getRawPath() + "?" + u.getRawQuery();
-        String client = ex.getRemoteAddress() == null ? "-" : ex.getRemoteAddress().getAddress().getHostAddress();
-        log.println(Times.format(OffsetDateTime.now()) + " " + client + " \"" + ex.getRequestMethod() + " " + target + "\" "
+    private void accessLog(String client, String method, String target, Out out, long t0, String traceId) {
+        log.println(Times.format(OffsetDateTime.now()) + " " + client + " \"" + method + " " + target + "\" "
                 + (out == null ? "-" : out.status()) + " " + (System.nanoTime() - t0) / 1_000_000 + "ms traceId=" + traceId
                 + (out != null && out.error() != null ? " " + out.error().errCode() : ""));
     }
@@ -478,12 +691,10 @@ public final class ShimServer implements AutoCloseable {
             api.stopping();
             log.println("obplay serve: stopping: no new connections; draining " + inflight.get() + " in-flight request(s)"
                     + " (up to " + drain.toSeconds() + "s)");
-            // HttpServer.stop closes the listening socket at once, then waits for exchanges to end; on JDK 17 it
-            // waits out the whole delay even when none is left (JDK-8304065), so it runs aside while we wait on
-            // our own count of requests in flight.
-            Thread closer = new Thread(() -> http.stop((int) Math.max(1, drain.toSeconds())), "obplay-serve-close");
-            closer.setDaemon(true);
-            closer.start();
+            // the listening socket (open connections go on): first off the selector, which would otherwise keep
+            // the socket open until its next wake-up, then closed
+            connector.setAccepting(false);
+            connector.close();
             synchronized (idle) {
                 while (inflight.get() > 0) {
                     long left = deadline - System.nanoTime();
@@ -502,7 +713,12 @@ public final class ShimServer implements AutoCloseable {
                 log.println("obplay serve: " + inflight.get() + " request(s) still in flight after " + drain.toSeconds() + "s; closing them");
             }
             dags.shutdown(deadline);
-            handlers.shutdown();
+            deadlines.stop();
+            try {
+                http.stop();
+            } catch (Exception e) {
+                log.println("obplay serve: closing connections: " + e.getMessage());
+            }
             log.println("obplay serve: stopped");
         } finally {
             stopped.countDown();
@@ -525,7 +741,7 @@ public final class ShimServer implements AutoCloseable {
 
     /** For the start-up lines. */
     public String describe() {
-        return (tls ? "https" : "http") + "://" + http.getAddress().getAddress().getHostAddress() + ":" + port()
+        return (tls ? "https" : "http") + "://" + listen.getHostAddress() + ":" + port()
                 + " (generic ids and /api/v1/secret: " + agentAddress + "; authentication: " + auth.describe() + ")";
     }
 }

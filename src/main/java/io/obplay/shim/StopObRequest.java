@@ -163,18 +163,13 @@ record StopObRequest(String type, List<String> targets, boolean force, boolean t
         }
     }
 
+    /** The inventory's host is canonical (see HostName); the request's ip is compared in its canonical form too. */
     private static boolean sameHost(String host, String ip) {
         if (host.equals(ip)) {
             return true;
         }
-        if (host.contains(":") && ip.contains(":")) {
-            try {
-                return InetAddress.getByName(host).equals(InetAddress.getByName(ip)); // two IPv6 literals: no lookup
-            } catch (UnknownHostException e) {
-                return false;
-            }
-        }
-        return false;
+        io.obplay.inventory.HostName.Parsed p = io.obplay.inventory.HostName.parse(ip);
+        return p.ok() && host.equals(p.host());
     }
 
     /** An obshell agent address. */

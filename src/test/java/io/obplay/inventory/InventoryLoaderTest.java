@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -48,8 +49,25 @@ class InventoryLoaderTest {
         Server proxy = inv.obproxies().get(0);
         assertEquals("obproxy:1/1", proxy.name());
         assertEquals(Role.OBPROXY, proxy.role());
-        assertEquals("/home/admin/obproxy/run/obproxyd-10.0.4.1-2883.pid", proxy.pidFiles().get("daemon"));
+        // both layouts by default: obshell's names and OBD's
+        assertEquals(Map.of("server", "/home/admin/obproxy/run/obproxy.pid",
+                "server_obd", "/home/admin/obproxy/run/obproxy-10.0.4.1-2883.pid",
+                "daemon", "/home/admin/obproxy/run/obproxyd.pid",
+                "daemon_obd", "/home/admin/obproxy/run/obproxyd-10.0.4.1-2883.pid"), proxy.pidFiles());
         assertEquals(List.of(2883, 2884), proxy.portList());
+    }
+
+    @Test
+    void anObproxyPidFileNamedInTheInventoryReplacesBothLayouts() throws Exception {
+        Inventory inv = load("""
+                cluster: c
+                zones: { z1: { servers: [ { host: 10.0.0.1 } ] } }
+                obproxy:
+                  defaults: { home_path: /px, daemon_pid_file: run/guard.pid }
+                  clusters: [ { id: 1, servers: [ { id: 1, host: 10.0.0.9 } ] } ]
+                """);
+        assertEquals(Map.of("server", "/px/run/obproxy.pid", "server_obd", "/px/run/obproxy-10.0.0.9-2883.pid",
+                "daemon", "/px/run/guard.pid"), inv.obproxies().get(0).pidFiles());
     }
 
     @Test

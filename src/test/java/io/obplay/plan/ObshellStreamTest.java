@@ -81,7 +81,7 @@ class ObshellStreamTest {
                 steps:
                   - stop: { grace: 5s }
                   - cleanup: { paths: [log] }
-                  - shell: "echo '{{home_path}}' \\"$HOME\\""
+                  - shell: "echo {{home_path}} \\"$HOME\\""
                 """), inv);
         assertAllWritersAgree(inv, pb);
         assertTrue(ObshellJson.write(Planner.plan(inv, pb, PlanOptions.defaults()).dag()).contains("\\\"q\\\" \\\\ \\t é 字 😀"));

@@ -139,22 +139,111 @@ class PlannerTest {
                 plan(yaml, o.withTags(List.of("stop"), List.of())).dag().nodes().stream().map(Node::name).toList());
         assertEquals(2, plan(yaml, o.withTags(List.of(), List.of("check"))).dag().maxStage());
         assertThrows(Planner.PlanException.class, () -> plan(yaml, o.withTags(List.of("nope"), List.of("always"))));
+        assertEquals(3, plan(yaml, o.withTags(List.of("all"), List.of())).dag().maxStage());
+        // --tags always: only the steps tagged always
+        assertEquals(List.of("Run command on observer"),
+                plan(yaml, o.withTags(List.of("always"), List.of())).dag().nodes().stream().map(Node::name).toList());
     }
 
     @Test
     void majorityOfZonesIsRefusedUnlessAllowed() throws Exception {
         String yaml = "name: x\ntargets: { zones: [zone1, zone2] }\nsteps:\n  - stop: {}\n";
         Planner.PlanException e = assertThrows(Planner.PlanException.class, () -> plan(yaml, PlanOptions.defaults()));
-        assertEquals("pb.yaml:2:10: these targets stop servers in 2 of 3 zones (zone1, zone2) while zone3 keeps running: a majority of"
-                + " zones lost breaks every tenant's Paxos majority. Expected at most 1 zone(s) at once; stop the whole cluster with"
-                + " 'targets: { all: true }', or set 'allow_majority_loss: true' if you mean it", e.getMessage());
+        assertEquals("pb.yaml:2:10: these targets (zones: zone1, zone2) stop servers in 2 of 3 zones (zone1, zone2) while zone3"
+                + " keeps running: with no strict majority of zones running, every tenant loses its Paxos majority. Expected at"
+                + " most 1 of 3 zone(s) stopped while the others run; stop the whole cluster (every observer, e.g. 'targets:"
+                + " { all: true }' and no --limit that leaves servers out), or set 'allow_majority_loss: true' if you mean it",
+                e.getMessage());
         assertEquals(1, plan(yaml.replace("steps:", "allow_majority_loss: true\nsteps:"), PlanOptions.defaults()).dag().maxStage());
-        // the whole cluster is explicit and allowed; a limit that leaves 2 of 3 zones is not
-        assertEquals(1, plan("name: x\ntargets: { all: true }\nsteps:\n  - stop: {}\n", PlanOptions.defaults()).dag().maxStage());
-        assertThrows(Planner.PlanException.class, () -> plan("name: x\ntargets: { all: true }\nsteps:\n  - stop: {}\n",
-                PlanOptions.defaults().withLimit(List.of("!zone3"))));
-        // shell steps stop nothing
+        // the whole cluster is explicit and allowed, also through a limit that keeps all of it
+        String all = "name: x\ntargets: { all: true }\nsteps:\n  - stop: {}\n";
+        assertEquals(1, plan(all, PlanOptions.defaults()).dag().maxStage());
+        assertEquals(6, plan(all, PlanOptions.defaults().withLimit(List.of("zone*"))).dag().subTaskCount());
+        // shell steps stop nothing; one zone of three is fine
         assertEquals(1, plan("name: x\ntargets: { zones: [zone1, zone2] }\nsteps:\n  - shell: uptime\n", PlanOptions.defaults()).dag().maxStage());
+        assertEquals(1, plan("name: x\ntargets: { zones: [zone1] }\nsteps:\n  - kill: {}\n", PlanOptions.defaults()).dag().maxStage());
+    }
+
+    @Test
+    void majorityCountsWhatTheLimitLeaves() {
+        String all = "name: x\ntargets: { all: true }\nsteps:\n  - stop: {}\n";
+        Planner.PlanException e = assertThrows(Planner.PlanException.class, () -> plan(all, PlanOptions.defaults().withLimit(List.of("!zone3"))));
+        assertTrue(e.getMessage().startsWith("pb.yaml:2:10: these targets (all: true) with --limit !zone3 stop servers in 2 of 3 zones"
+                + " (zone1, zone2) while zone3 keeps running (--limit !zone3 causes it: without it the plan stops the whole cluster"
+                + " or leaves a majority of zones running): with no strict majority"), e.getMessage());
+        // one server left out of the whole cluster: every zone has a stopped server, none keeps all of its own
+        e = assertThrows(Planner.PlanException.class, () -> plan(all, PlanOptions.defaults().withLimit(List.of("!10.0.3.2:2886"))));
+        assertTrue(e.getMessage().contains("stop servers in 3 of 3 zones (zone1, zone2, zone3) while no zone keeps running (--limit"
+                + " !10.0.3.2:2886 causes it"), e.getMessage());
+        // the fast path (compile, then stream) refuses the same plans: compile is where the check is
+        Planner.PlanException lazy = assertThrows(Planner.PlanException.class, () -> Planner.compile(inv,
+                PlaybookLoader.load(YamlSource.of("pb.yaml", all), inv), PlanOptions.defaults().withLimit(List.of("!zone3"))));
+        assertTrue(lazy.getMessage().startsWith("pb.yaml:2:10: these targets (all: true) with --limit !zone3"), lazy.getMessage());
+    }
+
+    @Test
+    void majorityCountsEveryPlay() {
+        String yaml = """
+                name: one zone, then another
+                targets: { zones: [zone1] }
+                steps:
+                  - stop: {}
+                  - shell: "true"
+                    on: { zones: [zone3] }
+                  - kill: {}
+                    on: { zones: [zone2] }
+                """;
+        Planner.PlanException e = assertThrows(Planner.PlanException.class, () -> plan(yaml, PlanOptions.defaults()));
+        assertEquals("pb.yaml:2:10: together, the plays stop servers in 2 of 3 zones (zone1, zone2) while zone3 keeps running"
+                + " (step 1 (pb.yaml:2:10) stops zone1; step 3 (pb.yaml:8:9) stops zone2): with no strict majority", e.getMessage()
+                .substring(0, e.getMessage().indexOf(" of zones running, every")));
+    }
+
+    @Test
+    void twoOfFourZonesLoseTheMajority() throws Exception {
+        Inventory four = InventoryLoader.load(YamlSource.of("four.yaml", """
+                cluster: four
+                transport: local
+                zones:
+                  z1: { servers: [ { host: 10.0.0.1 } ] }
+                  z2: { servers: [ { host: 10.0.0.2 } ] }
+                  z3: { servers: [ { host: 10.0.0.3 } ] }
+                  z4: { servers: [ { host: 10.0.0.4 } ] }
+                """));
+        Playbook two = PlaybookLoader.load(YamlSource.of("pb.yaml", "name: x\ntargets: { zones: [z1, z2] }\nsteps:\n  - stop: {}\n"), four);
+        Planner.PlanException e = assertThrows(Planner.PlanException.class, () -> Planner.plan(four, two, PlanOptions.defaults()));
+        assertTrue(e.getMessage().startsWith("pb.yaml:2:10: these targets (zones: z1, z2) stop servers in 2 of 4 zones (z1, z2) while"
+                + " z3, z4 keep running: with no strict majority of zones running, every tenant loses its Paxos majority. Expected"
+                + " at most 1 of 4 zone(s)"), e.getMessage());
+        Playbook one = PlaybookLoader.load(YamlSource.of("pb.yaml", "name: x\ntargets: { zones: [z4] }\nsteps:\n  - kill: {}\n"), four);
+        assertEquals(1, Planner.plan(four, one, PlanOptions.defaults()).dag().subTaskCount());
+    }
+
+    @Test
+    void tagsThatNameNoTagOfThePlaybookAreRefused() {
+        String yaml = """
+                name: x
+                targets: { zones: [zone1] }
+                steps:
+                  - stop: {}
+                    tags: [stop]
+                  - cleanup: { paths: [log] }
+                    tags: [logs]
+                  - cleanup: { paths: [data_dir] }
+                    tags: [data]
+                """;
+        PlanOptions o = PlanOptions.defaults();
+        Planner.PlanException e = assertThrows(Planner.PlanException.class, () -> plan(yaml, o.withTags(List.of(), List.of("date"))));
+        assertEquals("pb.yaml: --skip-tags date names no tag of the playbook (did you mean 'data'?); its tags: data, logs, stop", e.getMessage());
+        e = assertThrows(Planner.PlanException.class, () -> plan(yaml, o.withTags(List.of("stop", "log"), List.of("dta", "zzzzzz"))));
+        assertEquals("pb.yaml: --tags log names no tag of the playbook (did you mean 'logs'?); --skip-tags dta names no tag of the"
+                + " playbook (did you mean 'data'?); --skip-tags zzzzzz names no tag of the playbook; its tags: data, logs, stop"
+                + " (and all, for --tags)", e.getMessage());
+        e = assertThrows(Planner.PlanException.class, () -> plan("name: x\ntargets: { zones: [zone1] }\nsteps:\n  - stop: {}\n",
+                o.withTags(List.of("stop"), List.of())));
+        assertTrue(e.getMessage().endsWith("; the playbook has no tags (and all, for --tags)"), e.getMessage());
+        assertThrows(Planner.PlanException.class, () -> Planner.compile(inv, PlaybookLoader.load(YamlSource.of("pb.yaml", yaml), inv),
+                o.withTags(List.of(), List.of("date"))));
     }
 
     @Test

@@ -162,6 +162,17 @@ class StepScriptsTest {
                 Duration.ofNanos(System.nanoTime() - t0));
     }
 
+    /** The settle period of the tests' stops: shorter than the default, long enough for a watchdog's respawn. */
+    static final Duration SETTLE = Duration.ofMillis(1500);
+
+    static Script stop(Server s, Duration grace, Duration killWait) {
+        return StepScripts.stop(s, grace, killWait, SETTLE);
+    }
+
+    static Script kill(Server s, Duration killWait) {
+        return StepScripts.kill(s, killWait, SETTLE);
+    }
+
     static Result run(Script s) throws Exception {
         Result r = exec(List.of("/bin/sh", "-c", s.runnable()), null);
         System.out.println("---- exit " + r.code + " in " + r.took.toMillis() + " ms\n" + r.out);
@@ -272,12 +283,13 @@ class StepScriptsTest {
             long pid = serve(home, "observer", "run/observer.pid", ports);
             Server s = observer(home, ports[0], ports[1]);
 
-            Result r = run(StepScripts.stop(s, Duration.ofSeconds(10), Duration.ofSeconds(5)));
+            Result r = run(stop(s, Duration.ofSeconds(10), Duration.ofSeconds(5)));
 
             assertEquals(0, r.code, r.out);
             assertLine(r, "obplay: sending TERM to observer pid " + pid);
             assertFalse(r.out.contains("sending KILL"), r.out);
-            assertTrue(r.out.matches("(?s).*obplay: stopped 127\\.0\\.0\\.1:2886 pid " + pid + " in \\d+\\.\\ds\n.*"), r.out);
+            assertTrue(r.out.matches("(?s).*obplay: stopped 127\\.0\\.0\\.1:2886 pid " + pid + " in \\d+\\.\\ds; then nothing ran under "
+                    + java.util.regex.Pattern.quote(home.toString()) + " and no port LISTENed for the 1\\.5s settle period\n"), r.out);
             assertFalse(alive(pid));
             assertFalse(listens(ports[0]));
             assertFalse(listens(ports[1]));
@@ -291,7 +303,7 @@ class StepScriptsTest {
             int[] ports = freePorts(2);
             long pid = serve(home, "observer", "run/observer.pid", ports, "--ignore-term");
 
-            Result r = run(StepScripts.stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(1), Duration.ofSeconds(5)));
+            Result r = run(stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(1), Duration.ofSeconds(5)));
 
             assertEquals(0, r.code, r.out);
             assertLine(r, "sending TERM to observer pid " + pid);
@@ -312,7 +324,7 @@ class StepScriptsTest {
             long pid = serve(home, "observer", "run/observer.pid", new int[]{ports[0], ports[1]});
             long decoy = serve(decoyHome, "observer", "run/observer.pid", new int[]{ports[2], ports[3]});
 
-            Result r = run(StepScripts.stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(5), Duration.ofSeconds(5)));
+            Result r = run(stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(5), Duration.ofSeconds(5)));
 
             assertEquals(0, r.code, r.out);
             assertFalse(alive(pid));
@@ -320,7 +332,7 @@ class StepScriptsTest {
             assertTrue(listens(ports[2]) && listens(ports[3]));
 
             // and with no pid file left, the decoy does not count as "running under /tmp/x/ob" either
-            Result again = run(StepScripts.stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(5), Duration.ofSeconds(5)));
+            Result again = run(stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(5), Duration.ofSeconds(5)));
             assertEquals(0, again.code, again.out);
             assertLine(again, "already stopped");
             assertTrue(alive(decoy));
@@ -335,13 +347,13 @@ class StepScriptsTest {
             Path pidFile = mkdirs(home.resolve("run")).resolve("observer.pid");
             Files.writeString(pidFile, sleep.pid() + "\n");
 
-            for (Script script : List.of(StepScripts.stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(1), Duration.ofSeconds(1)),
-                    StepScripts.kill(observer(home, ports[0], ports[1]), Duration.ofSeconds(1)))) {
+            for (Script script : List.of(stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(1), Duration.ofSeconds(1)),
+                    kill(observer(home, ports[0], ports[1]), Duration.ofSeconds(1)))) {
                 Files.writeString(pidFile, sleep.pid() + "\n");
                 Result r = run(script);
                 assertEquals(0, r.code, r.out);
                 assertLine(r, "names pid " + sleep.pid() + ", which is not this server's (exe ");
-                assertLine(r, "cwd /)");
+                assertLine(r, "cwd /, user root)");
                 assertLine(r, "not signalling it");
                 assertLine(r, "already stopped");
                 assertFalse(r.out.contains("sending"), r.out);
@@ -360,7 +372,7 @@ class StepScriptsTest {
             children.add(inHome);
             Files.writeString(mkdirs(home.resolve("run")).resolve("observer.pid"), sleep.pid() + "\n");
 
-            Result r = run(StepScripts.stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(1), Duration.ofSeconds(1)));
+            Result r = run(stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(1), Duration.ofSeconds(1)));
 
             assertFailedLast(r, 3, "refusing to signal anything");
             assertLine(r, "running under " + home + ": pid " + inHome.pid());
@@ -376,7 +388,7 @@ class StepScriptsTest {
             Path pidFile = mkdirs(home.resolve("run")).resolve("observer.pid");
             Files.writeString(pidFile, gone.pid() + "\n");
 
-            Result r = run(StepScripts.stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(1), Duration.ofSeconds(1)));
+            Result r = run(stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(1), Duration.ofSeconds(1)));
 
             assertEquals(0, r.code, r.out);
             assertLine(r, "stale pid file " + pidFile + ": pid " + gone.pid() + " is not running");
@@ -394,9 +406,10 @@ class StepScriptsTest {
             gone.waitFor();
             Files.writeString(mkdirs(home.resolve("run")).resolve("observer.pid"), gone.pid() + "\n");
 
-            Result r = run(StepScripts.stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(1), Duration.ofSeconds(1)));
+            Result r = run(stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(1), Duration.ofSeconds(1)));
 
-            assertFailedLast(r, 3, "port(s) [" + ports[1] + "] LISTEN");
+            assertFailedLast(r, 3, "port(s) [" + ports[1] + " on 127.0.0.1] LISTEN");
+            assertTrue(Files.exists(home.resolve("run/observer.pid")), "refused: the stale pid file is kept as it was");
         }
 
         @Test
@@ -404,7 +417,7 @@ class StepScriptsTest {
             Path home = mkdirs(tmp.resolve("ob"));
             int[] ports = freePorts(2);
 
-            Result r = run(StepScripts.stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(1), Duration.ofSeconds(1)));
+            Result r = run(stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(1), Duration.ofSeconds(1)));
 
             assertEquals(0, r.code, r.out);
             assertLine(r, "no pid file " + home + "/run/observer.pid");
@@ -418,10 +431,10 @@ class StepScriptsTest {
             long pid = serve(home, "observer", "run/observer.pid", ports);
             Files.delete(home.resolve("run/observer.pid"));
 
-            Result r = run(StepScripts.stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(1), Duration.ofSeconds(1)));
+            Result r = run(stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(1), Duration.ofSeconds(1)));
 
             assertFailedLast(r, 3, "pid(s) [" + pid + "] run under " + home);
-            assertLine(r, "port(s) [" + ports[0] + " " + ports[1] + "] LISTEN");
+            assertLine(r, "port(s) [" + ports[0] + " on 127.0.0.1, " + ports[1] + " on 127.0.0.1] LISTEN");
             assertLine(r, "running under " + home + ": pid " + pid + " (exe ");
             assertTrue(alive(pid));
         }
@@ -432,9 +445,9 @@ class StepScriptsTest {
             int[] ports = freePorts(2);
             listenHere(ports[0]);
 
-            Result r = run(StepScripts.stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(1), Duration.ofSeconds(1)));
+            Result r = run(stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(1), Duration.ofSeconds(1)));
 
-            assertFailedLast(r, 3, "pid(s) [none] run under " + home + " and port(s) [" + ports[0] + "] LISTEN");
+            assertFailedLast(r, 3, "pid(s) [none] run under " + home + " and port(s) [" + ports[0] + " on 127.0.0.1] LISTEN");
         }
 
         @Test
@@ -444,7 +457,7 @@ class StepScriptsTest {
             Path pidFile = mkdirs(home.resolve("run")).resolve("observer.pid");
             for (String garbage : List.of("12 34\n", "abc\n", "0\n", "-1\n", "", "123\n456\n")) {
                 Files.writeString(pidFile, garbage);
-                Result r = run(StepScripts.stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(1), Duration.ofSeconds(1)));
+                Result r = run(stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(1), Duration.ofSeconds(1)));
                 assertFailedLast(r, 1, "pid file " + pidFile + " does not hold a pid");
                 assertTrue(Files.exists(pidFile));
             }
@@ -457,7 +470,7 @@ class StepScriptsTest {
             long pid = serve(home, "observer", "run/observer.pid", ports);
             Files.writeString(home.resolve("run/observer.pid"), "  " + pid + " \r\n\n");
 
-            Result r = run(StepScripts.stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(5), Duration.ofSeconds(5)));
+            Result r = run(stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(5), Duration.ofSeconds(5)));
 
             assertEquals(0, r.code, r.out);
             assertFalse(alive(pid));
@@ -470,9 +483,10 @@ class StepScriptsTest {
             long pid = serve(home, "observer", "run/observer.pid", new int[]{ports[0]});
             listenHere(ports[1]); // somebody else holds rpc_port
 
-            Result r = run(StepScripts.stop(observer(home, ports[0], ports[1]), Duration.ofMillis(500), Duration.ofMillis(500)));
+            Result r = run(stop(observer(home, ports[0], ports[1]), Duration.ofMillis(500), Duration.ofMillis(500)));
 
-            assertFailedLast(r, 4, "timed out: observer pid " + pid + " is gone but port(s) " + ports[1] + " still LISTEN");
+            assertFailedLast(r, 4, "timed out: observer pid(s) [" + pid + "] gone but port(s) [" + ports[1] + " on 127.0.0.1] still LISTEN");
+            assertLine(r, "it is held by pid " + ProcessHandle.current().pid() + " (exe ");
             assertFalse(alive(pid));
             assertTrue(r.took.toMillis() < 10_000, "did not give up in time");
         }
@@ -483,7 +497,7 @@ class StepScriptsTest {
             int[] ports = freePorts(2);
             long pid = serve(home, "observer", "run/observer.pid", ports);
 
-            Result r = run(StepScripts.stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(5), Duration.ofSeconds(5)));
+            Result r = run(stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(5), Duration.ofSeconds(5)));
 
             assertEquals(0, r.code, r.out);
             assertLine(r, "cwd " + home.toRealPath());
@@ -497,15 +511,25 @@ class StepScriptsTest {
             int[] ports = freePorts(2);
             long pid = serve(home, "observer", "run/observer.pid", ports, "--bind", "::1");
 
-            Result r = run(StepScripts.stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(5), Duration.ofSeconds(5)));
+            Result r = run(stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(5), Duration.ofSeconds(5)));
             assertEquals(0, r.code, r.out);
             assertFalse(alive(pid));
 
+            // ::1 is not the server's address (its host is 127.0.0.1): someone else's, not waited for
             ServerSocket v6 = new ServerSocket();
             v6.bind(new InetSocketAddress(InetAddress.getByName("::1"), ports[1]));
             sockets.add(v6);
-            Result busy = run(StepScripts.stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(1), Duration.ofSeconds(1)));
-            assertFailedLast(busy, 3, "port(s) [" + ports[1] + "] LISTEN");
+            Result other = run(stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(1), Duration.ofSeconds(1)));
+            assertEquals(0, other.code, other.out);
+            assertLine(other, "port(s) [" + ports[1] + " on ::1] LISTEN on addresses that are not 127.0.0.1:2886's");
+            assertLine(other, "already stopped");
+
+            // the IPv6 wildcard address is everybody's, the server's too
+            ServerSocket any = new ServerSocket();
+            any.bind(new InetSocketAddress(InetAddress.getByName("::"), ports[0]));
+            sockets.add(any);
+            Result busy = run(stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(1), Duration.ofSeconds(1)));
+            assertFailedLast(busy, 3, "port(s) [" + ports[0] + " on ::] LISTEN");
         }
     }
 
@@ -518,17 +542,19 @@ class StepScriptsTest {
             int[] ports = freePorts(2);
             long pid = serve(home, "observer", "run/observer.pid", ports, "--ignore-term");
 
-            Script script = StepScripts.kill(observer(home, ports[0], ports[1]), Duration.ofSeconds(5));
+            Script script = kill(observer(home, ports[0], ports[1]), Duration.ofSeconds(5));
             Result r = run(script);
 
             assertEquals(0, r.code, r.out);
             assertLine(r, "sending KILL to observer pid " + pid);
             assertFalse(r.out.contains("TERM"), r.out);
-            assertTrue(r.took.toMillis() < 3000, "took " + r.took);
+            assertFalse(r.out.contains("grace"), r.out);
             assertFalse(alive(pid));
             assertFalse(listens(ports[0]) || listens(ports[1]));
             assertFalse(Files.exists(home.resolve("run/observer.pid")));
-            assertEquals(List.of("KILL observer pid from " + home + "/run/observer.pid (proved by cwd/exe under " + home + ")"),
+            assertEquals(List.of("KILL observer pid from " + home + "/run/observer.pid (proved by cwd/exe under " + home
+                    + ", as resolved on the host); stopped once nothing runs under " + home + " and no port of it LISTENs (on"
+                    + " its own or a wildcard address) for the 1.5s settle period: what comes back fails the sub-task"),
                     script.signals());
         }
     }
@@ -555,7 +581,7 @@ class StepScriptsTest {
             long daemon = startWithWatchdog(home, s, ports);
             long proxy = readPid(home.resolve("run/obproxy.pid"));
 
-            Script script = StepScripts.stop(s, Duration.ofSeconds(5), Duration.ofSeconds(5));
+            Script script = stop(s, Duration.ofSeconds(5), Duration.ofSeconds(5));
             Result r = run(script);
 
             assertEquals(0, r.code, r.out);
@@ -569,9 +595,12 @@ class StepScriptsTest {
             assertFalse(Files.exists(Path.of(s.pidFiles().get("daemon"))));
             assertFalse(Files.exists(home.resolve("run/obproxy.pid")));
             assertEquals(3, script.signals().size());
-            assertTrue(script.signals().get(0).startsWith("KILL obproxyd pid from " + s.pidFiles().get("daemon")));
+            assertTrue(script.signals().get(0).startsWith("KILL obproxyd first (it would respawn obproxy): the pid in "
+                    + s.pidFiles().get("daemon") + " once proved, and any process named obproxyd"), script.signals().get(0));
             assertTrue(script.signals().get(1).startsWith("TERM obproxy pid from " + home + "/run/obproxy.pid"));
-            assertEquals("KILL obproxy after 5s grace if still running", script.signals().get(2));
+            assertTrue(script.signals().get(2).startsWith("KILL obproxy after 5s grace if still running; stopped once nothing"
+                    + " runs under " + home), script.signals().get(2));
+            assertTrue(script.signals().get(2).endsWith("for the 1.5s settle period: what comes back fails the sub-task"));
         }
 
         @Test
@@ -581,7 +610,7 @@ class StepScriptsTest {
             Server s = obproxy(home, ports[0], ports[1]);
             long daemon = startWithWatchdog(home, s, ports);
 
-            Result r = run(StepScripts.kill(s, Duration.ofSeconds(5)));
+            Result r = run(kill(s, Duration.ofSeconds(5)));
 
             assertEquals(0, r.code, r.out);
             Thread.sleep(1500);
@@ -600,7 +629,7 @@ class StepScriptsTest {
             gone.waitFor();
             Files.writeString(Path.of(s.pidFiles().get("daemon")), gone.pid() + "\n");
 
-            Result r = run(StepScripts.stop(s, Duration.ofSeconds(5), Duration.ofSeconds(5)));
+            Result r = run(stop(s, Duration.ofSeconds(5), Duration.ofSeconds(5)));
 
             assertEquals(0, r.code, r.out);
             assertLine(r, "stale pid file " + s.pidFiles().get("daemon"));
@@ -625,7 +654,7 @@ class StepScriptsTest {
             long member = readPid(memberPid);
             assertEquals(leader.pid(), readPid(home.resolve("run/obproxy.pid")));
 
-            Result r = run(StepScripts.stop(s, Duration.ofSeconds(5), Duration.ofSeconds(5)));
+            Result r = run(stop(s, Duration.ofSeconds(5), Duration.ofSeconds(5)));
 
             assertEquals(0, r.code, r.out);
             assertLine(r, "sending TERM to the process group of obproxy pid " + leader.pid());
@@ -793,7 +822,7 @@ class StepScriptsTest {
             layout();
             listenHere(ports[1]);
             Result r = run(StepScripts.cleanup(s, List.of(home.resolve("log").toString())));
-            assertFailedLast(r, 3, "port(s) [" + ports[1] + "] LISTEN");
+            assertFailedLast(r, 3, "port(s) [" + ports[1] + " on 127.0.0.1] LISTEN");
             assertTrue(Files.exists(home.resolve("log/observer.log")));
         }
 
@@ -863,7 +892,8 @@ class StepScriptsTest {
                     StepScripts.kill(px, Duration.ofSeconds(30)),
                     StepScripts.cleanup(ob, List.of(home + "/log", home + "/store", home.toString())),
                     StepScripts.cleanup(px, List.of(home + "/etc", home + "/it's")),
-                    StepScripts.shell(ob, "ls -l\necho 'done'"));
+                    StepScripts.shell(ob, "ls -l\necho 'done'"),
+                    StepScripts.shell(px, StepScripts.statusCommand(px)));
         }
 
         @Test
@@ -903,11 +933,433 @@ class StepScriptsTest {
             Path home = Path.of("/home/admin/oceanbase");
             Script stop = StepScripts.stop(observer(home, 2881, 2882), Duration.ofSeconds(60), Duration.ofSeconds(30));
             assertEquals(List.of(
-                    "TERM observer pid from /home/admin/oceanbase/run/observer.pid (proved by cwd/exe under /home/admin/oceanbase)",
-                    "KILL observer after 60s grace if still running"), stop.signals());
+                    "TERM observer pid from /home/admin/oceanbase/run/observer.pid (proved by cwd/exe under /home/admin/oceanbase,"
+                            + " as resolved on the host)",
+                    "KILL observer after 60s grace if still running; stopped once nothing runs under /home/admin/oceanbase and no"
+                            + " port of it LISTENs (on its own or a wildcard address) for the 3s settle period: what comes back"
+                            + " fails the sub-task"), stop.signals());
             assertEquals(List.of(), stop.paths());
             Script stop2 = StepScripts.stop(observer(home, 2881, 2882), Duration.ofMillis(1250), Duration.ofSeconds(30));
-            assertEquals("KILL observer after 1.25s grace if still running", stop2.signals().get(1));
+            assertTrue(stop2.signals().get(1).startsWith("KILL observer after 1.25s grace if still running; "));
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Hosts laid out as other deployments lay them out: watchdogs under other names or none, the same port numbers
+    // on several addresses, homes behind symlinks, pid files naming other users' processes.
+
+    static Server observerOn(String host, Path home, int mysqlPort, int rpcPort) {
+        Server s = observer(home, mysqlPort, rpcPort);
+        return new Server(Role.OBSERVER, host + ":2886", "zone1", 0, 0, host, 2886, SshSettings.DEFAULTS, s.home(), s.dirs(),
+                s.ports(), s.pidFiles(), Map.of());
+    }
+
+    /** An obproxy with both pid-file layouts, as the inventory's defaults give it. */
+    static Server obproxyBothLayouts(Path home, int listenPort, int prometheusPort) {
+        Server s = obproxy(home, listenPort, prometheusPort);
+        Map<String, String> pids = new LinkedHashMap<>();
+        pids.put("server", home + "/run/obproxy.pid");
+        pids.put("server_obd", home + "/run/obproxy-127.0.0.1-" + listenPort + ".pid");
+        pids.put("daemon", home + "/run/obproxyd.pid");
+        pids.put("daemon_obd", home + "/run/obproxyd-127.0.0.1-" + listenPort + ".pid");
+        return new Server(Role.OBPROXY, s.name(), s.group(), 1, 1, s.host(), 2886, SshSettings.DEFAULTS, s.home(), s.dirs(),
+                s.ports(), pids, Map.of());
+    }
+
+    /** Starts a stand-in watchdog (named {@code name}, living in {@code wdHome}) that keeps an obproxy running in {@code home}. */
+    static long watchdog(String name, Path wdHome, String wdPidFile, Path home, String childPidFile, int[] ports) throws Exception {
+        Result r = exec(List.of(PYTHON, STANDIN.toString(), "watchdog", "--name", name, "--home", wdHome.toString(),
+                "--pidfile", wdPidFile, "--child-pidfile", home.resolve(childPidFile).toString(), "--", "--home", home.toString(),
+                "--name", "obproxy", "--pidfile", childPidFile, "--ports", join(ports), "--bind", "127.0.0.1"), null);
+        assertEquals(0, r.code, r.out);
+        waitUntil("obproxy to listen", () -> listens(ports[0]) && listens(ports[1]));
+        return readPid(wdHome.resolve(wdPidFile));
+    }
+
+    static boolean listensOn(String address, int port) {
+        try (ServerSocket s = new ServerSocket()) {
+            s.bind(new InetSocketAddress(InetAddress.getByName(address), port));
+            return false;
+        } catch (BindException e) {
+            return true;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Runs a script as user nobody (this test runs as root). */
+    static Result runAsNobody(Script s) throws Exception {
+        Result r = exec(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", "-c", s.runnable()), null);
+        System.out.println("---- (as nobody) exit " + r.code + "\n" + r.out);
+        return r;
+    }
+
+    @Nested
+    class Watchdogs {
+
+        @Test
+        void aWatchdogWithoutAPidFileIsFoundByWhatItIsAndKilledFirst() throws Exception {
+            Path home = tmp.resolve("px");
+            int[] ports = freePorts(2);
+            Server s = obproxyBothLayouts(home, ports[0], ports[1]);
+            // its pid file is under a name no layout uses, then gone: only what it is can find it
+            long daemon = watchdog("obproxyd", home, "var/guard.pid", home, "run/obproxy-127.0.0.1-" + ports[0] + ".pid", ports);
+            Files.delete(home.resolve("var/guard.pid"));
+            long proxy = readPid(home.resolve("run/obproxy-127.0.0.1-" + ports[0] + ".pid"));
+
+            Result r = run(stop(s, Duration.ofSeconds(5), Duration.ofSeconds(5)));
+
+            assertEquals(0, r.code, r.out);
+            assertLine(r, "no obproxyd pid file " + home + "/run/obproxyd.pid");
+            assertLine(r, "no obproxyd pid file " + home + "/run/obproxyd-127.0.0.1-" + ports[0] + ".pid");
+            assertLine(r, "obproxyd pid " + daemon + " found by what it is: name obproxyd");
+            assertLine(r, "no pid file " + home + "/run/obproxy.pid");
+            assertLine(r, "obproxy pid " + proxy + " is this server's");
+            assertLine(r, "from " + home + "/run/obproxy-127.0.0.1-" + ports[0] + ".pid");
+            assertTrue(r.out.indexOf("sending KILL to obproxyd pid " + daemon) < r.out.indexOf("sending TERM to"), r.out);
+            Thread.sleep(1500);  // it would have respawned obproxy within 0.5 s
+            assertFalse(alive(daemon) || alive(proxy));
+            assertFalse(listens(ports[0]) || listens(ports[1]));
+            assertEquals(List.of(), pidsUnder(home.toRealPath().toString()));
+        }
+
+        @Test
+        void anObdStyleShellWatchdogRunFromElsewhereIsFoundByItsScript() throws Exception {
+            Path home = mkdirs(tmp.resolve("odp"));
+            int[] ports = freePorts(2);
+            Server s = obproxy(home, ports[0], ports[1]);  // knows only OBD's pid file names
+            Path script = home.resolve("obproxyd.sh");
+            Files.writeString(script, """
+                    # plays OBD's obproxyd.sh: its pid in obshell's file, respawns obproxy when its pid is gone
+                    echo $$ > "$1/run/obproxyd.pid"
+                    while :; do
+                      pid=$(cat "$1/run/obproxy.pid" 2>/dev/null)
+                      if [ -z "$pid" ] || [ ! -d "/proc/$pid" ]; then
+                        "$2" "$3" serve --home "$1" --name obproxy --pidfile run/obproxy.pid --ports "$4" --bind 127.0.0.1 >/dev/null 2>&1
+                      fi
+                      sleep 0.3
+                    done
+                    """);
+            mkdirs(home.resolve("run"));
+            Process sh = new ProcessBuilder("sh", script.toString(), home.toString(), PYTHON, STANDIN.toString(), join(ports))
+                    .directory(new File("/")).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            children.add(sh);
+            waitUntil("obproxy to listen", () -> listens(ports[0]) && listens(ports[1]));
+
+            Result r = run(kill(s, Duration.ofSeconds(5)));
+
+            assertEquals(0, r.code, r.out);
+            assertLine(r, "obproxyd pid " + sh.pid() + " found by what it is: name sh, exe ");
+            assertLine(r, "sending KILL to obproxyd pid " + sh.pid());
+            Thread.sleep(1500);
+            assertFalse(sh.isAlive());
+            assertFalse(listens(ports[0]) || listens(ports[1]));
+            assertEquals(List.of(), pidsUnder(home.toRealPath().toString()));
+        }
+
+        @Test
+        void aWatchdogObplayCannotKnowThatRespawnsFailsTheStopNamingWhatCameBack() throws Exception {
+            Path home = tmp.resolve("px");
+            Path elsewhere = mkdirs(tmp.resolve("supervisor"));
+            int[] ports = freePorts(2);
+            Server s = obproxy(home, ports[0], ports[1]);
+            long keeper = watchdog("keeper", elsewhere, "keeper.pid", home, "run/obproxy.pid", ports);
+
+            for (Script script : List.of(stop(s, Duration.ofSeconds(5), Duration.ofSeconds(5)), kill(s, Duration.ofSeconds(5)))) {
+                waitUntil("obproxy to listen", () -> listens(ports[0]) && listens(ports[1]));
+                Result r = run(script);
+
+                assertFailedLast(r, 1, "not stopped: ");
+                String last = r.out.strip().substring(r.out.strip().lastIndexOf('\n') + 1);
+                assertTrue(last.matches(".*pid \\d+ \\(.*parent pid \\d+ .*"), "names the pid and its parent: " + last);
+                assertTrue(alive(keeper), "the unknown watchdog was not signalled");
+            }
+        }
+    }
+
+    @Nested
+    class PortsByAddress {
+
+        Path homeA;
+        Path homeB;
+        int[] ports;
+
+        long[] startBoth() throws Exception {
+            long a = serve(homeA, "observer", "run/observer.pid", ports, "--bind", "127.0.0.2");
+            long b = serve(homeB, "observer", "run/observer.pid", ports, "--bind", "127.0.0.3");
+            assertTrue(listensOn("127.0.0.2", ports[0]) && listensOn("127.0.0.3", ports[0]));
+            return new long[]{a, b};
+        }
+
+        @Test
+        void twoServersOnTwoAddressesWithTheSamePortsEachStoppedAloneThenBothAtOnce() throws Exception {
+            homeA = tmp.resolve("a/ob");
+            homeB = tmp.resolve("b/ob");
+            ports = freePorts(2);
+            Server a = observerOn("127.0.0.2", homeA, ports[0], ports[1]);
+            Server b = observerOn("127.0.0.3", homeB, ports[0], ports[1]);
+            long[] pids = startBoth();
+
+            Result ra = run(stop(a, Duration.ofSeconds(5), Duration.ofSeconds(5)));
+            assertEquals(0, ra.code, ra.out);
+            assertLine(ra, "127.0.0.2:2886's addresses: 127.0.0.2 (and any wildcard address)");
+            assertLine(ra, "port(s) [" + ports[0] + " on 127.0.0.3, " + ports[1] + " on 127.0.0.3] LISTEN on addresses that are not"
+                    + " 127.0.0.2:2886's");
+            assertLine(ra, "someone else's, not waited for");
+            assertFalse(alive(pids[0]));
+            assertTrue(alive(pids[1]) && listensOn("127.0.0.3", ports[0]) && listensOn("127.0.0.3", ports[1]));
+
+            Result rb = run(kill(b, Duration.ofSeconds(5)));
+            assertEquals(0, rb.code, rb.out);
+            assertFalse(alive(pids[1]));
+
+            long[] again = startBoth();
+            java.util.concurrent.CompletableFuture<Result> fa = java.util.concurrent.CompletableFuture.supplyAsync(() -> runQuietly(
+                    stop(a, Duration.ofSeconds(5), Duration.ofSeconds(5))));
+            java.util.concurrent.CompletableFuture<Result> fb = java.util.concurrent.CompletableFuture.supplyAsync(() -> runQuietly(
+                    stop(b, Duration.ofSeconds(5), Duration.ofSeconds(5))));
+            Result ba = fa.get(60, TimeUnit.SECONDS);
+            Result bb = fb.get(60, TimeUnit.SECONDS);
+            assertEquals(0, ba.code, ba.out);
+            assertEquals(0, bb.code, bb.out);
+            assertFalse(alive(again[0]) || alive(again[1]));
+            assertFalse(listensOn("127.0.0.2", ports[0]) || listensOn("127.0.0.3", ports[0]));
+        }
+
+        @Test
+        void aWildcardListenerIsTheServersPortAndTheServersOwnListenAddressCountsToo() throws Exception {
+            homeA = tmp.resolve("a/ob");
+            ports = freePorts(2);
+            // the inventory says 127.0.0.2, the observer listens on 127.0.0.4: that address is learned from its sockets
+            Server a = observerOn("127.0.0.2", homeA, ports[0], ports[1]);
+            long pid = serve(homeA, "observer", "run/observer.pid", ports, "--bind", "127.0.0.4", "--ignore-term");
+            Result r = run(stop(a, Duration.ofMillis(500), Duration.ofSeconds(5)));
+            assertEquals(0, r.code, r.out);
+            assertLine(r, "127.0.0.2:2886's addresses: 127.0.0.2, 127.0.0.4 (and any wildcard address)");
+            assertFalse(alive(pid));
+
+            // someone else, in another home, on the IPv4 wildcard address: it takes the server's port on every address
+            long wild = serve(tmp.resolve("other"), "sshd", "run/sshd.pid", new int[]{ports[1]}, "--bind", "0.0.0.0");
+            Result busy = run(stop(a, Duration.ofSeconds(1), Duration.ofSeconds(1)));
+            assertFailedLast(busy, 3, "port(s) [" + ports[1] + " on 0.0.0.0] LISTEN");
+            assertTrue(alive(wild));
+        }
+
+        Result runQuietly(Script s) {
+            try {
+                return run(s);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    void listenHereOn(String address, int port) throws IOException {
+        ServerSocket s = new ServerSocket();
+        s.bind(new InetSocketAddress(InetAddress.getByName(address), port));
+        sockets.add(s);
+    }
+
+    @Nested
+    class SymlinkedHome {
+
+        Path real;
+        Path link;
+
+        void layout() throws IOException {
+            real = mkdirs(tmp.resolve("disk1/ob-real"));
+            link = tmp.resolve("home/oceanbase");
+            mkdirs(link.getParent());
+            Files.createSymbolicLink(link, real);
+        }
+
+        @Test
+        void aListeningObserverBehindTheLinkIsStoppedAndItsPidFileRemovedOnlyThen() throws Exception {
+            layout();
+            int[] ports = freePorts(2);
+            long pid = serve(link, "observer", "run/observer.pid", ports);
+            Server s = observer(link, ports[0], ports[1]);
+
+            Result r = run(stop(s, Duration.ofSeconds(5), Duration.ofSeconds(5)));
+
+            assertEquals(0, r.code, r.out);
+            assertLine(r, "home " + link + " is " + real.toRealPath() + " once symlinks are resolved");
+            assertLine(r, "observer pid " + pid + " is this server's (cwd " + real.toRealPath());
+            assertLine(r, "sending TERM to observer pid " + pid);
+            assertTrue(r.out.indexOf("removed pid file") > r.out.indexOf("sending TERM"), r.out);
+            assertFalse(alive(pid));
+            assertFalse(Files.exists(real.resolve("run/observer.pid")));
+        }
+
+        @Test
+        void anObserverRunningButNotListeningYetIsNeverAlreadyStopped() throws Exception {
+            layout();
+            int[] ports = freePorts(2);
+            long pid = serve(link, "observer", "run/observer.pid", new int[0]);  // starting: no port yet
+            Server s = observer(link, ports[0], ports[1]);
+
+            Result r = run(kill(s, Duration.ofSeconds(5)));
+            assertEquals(0, r.code, r.out);
+            assertFalse(r.out.contains("already stopped"), r.out);
+            assertLine(r, "sending KILL to observer pid " + pid);
+            assertFalse(alive(pid));
+
+            // and without its pid file: refused, never "already stopped"
+            long again = serve(link, "observer", "run/observer.pid", new int[0]);
+            Files.delete(link.resolve("run/observer.pid"));
+            Result refused = run(stop(s, Duration.ofSeconds(1), Duration.ofSeconds(1)));
+            assertFailedLast(refused, 3, "pid(s) [" + again + "] run under " + link);
+            assertTrue(alive(again));
+
+            // cleanup refuses too, through the link
+            Script cleanup = StepScripts.cleanup(s, List.of(link + "/log"));
+            Result kept = run(cleanup);
+            assertFailedLast(kept, 3, "refusing to delete anything while 127.0.0.1:2886 runs: pid(s) [" + again + "]");
+            assertTrue(Files.isDirectory(real.resolve("log")));
+        }
+    }
+
+    @Nested
+    class PidFiles {
+
+        @Test
+        void aPidFileNamingAnotherUsersProcessIsNotSignalledAndGoes() throws Exception {
+            Path home = mkdirs(tmp.resolve("ob"));
+            int[] ports = freePorts(2);
+            Process other = new ProcessBuilder("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sleep", "100")
+                    .directory(new File("/")).start();
+            children.add(other);
+            waitUntil("the process to run as nobody", () -> {
+                try {
+                    return Files.readString(Path.of("/proc/" + other.pid() + "/status")).contains("\nUid:\t65534");
+                } catch (IOException e) {
+                    return false;
+                }
+            });
+            Path pidFile = mkdirs(home.resolve("run")).resolve("observer.pid");
+            Files.writeString(pidFile, other.pid() + "\n");
+
+            Result r = run(stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(1), Duration.ofSeconds(1)));
+
+            assertEquals(0, r.code, r.out);
+            assertLine(r, "names pid " + other.pid() + ", which is not this server's (exe ");
+            assertLine(r, "user nobody): not signalling it");
+            assertLine(r, "removed pid file " + pidFile);
+            assertTrue(other.isAlive());
+        }
+
+        @Test
+        void runAsAnotherUserAPidFileItCannotAccountForIsKeptAndTheStopRefused() throws Exception {
+            Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path home = mkdirs(tmp.resolve("ob"));
+            Path run = mkdirs(home.resolve("run"));
+            Files.setPosixFilePermissions(run, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+            int[] ports = freePorts(2);
+            Process root = new ProcessBuilder("sleep", "100").directory(new File("/")).start();
+            children.add(root);
+            Path pidFile = run.resolve("observer.pid");
+            Files.writeString(pidFile, root.pid() + "\n");
+            Server s = observer(home, ports[0], ports[1]);
+
+            // root's process, root's pid file, and nobody cannot read its cwd: whose it is cannot be told
+            Result r = runAsNobody(stop(s, Duration.ofSeconds(1), Duration.ofSeconds(1)));
+            assertFailedLast(r, 3, "names pid " + root.pid() + ", which runs as user root and whose cwd and exe user nobody cannot read");
+            assertTrue(Files.exists(pidFile), "kept");
+            assertTrue(root.isAlive());
+
+            // the pid file is nobody's and the process root's: proved someone else's
+            exec(List.of("chown", "65534", pidFile.toString()), null);
+            Result other = runAsNobody(stop(s, Duration.ofSeconds(1), Duration.ofSeconds(1)));
+            assertEquals(0, other.code, other.out);
+            assertLine(other, "it runs as user root, the pid file belongs to user id 65534");
+            assertFalse(Files.exists(pidFile));
+            assertTrue(root.isAlive());
+        }
+
+        @Test
+        void bothLayoutsAreReadAndTheLogSaysWhichFileNamedTheServer() throws Exception {
+            Path home = tmp.resolve("px");
+            int[] ports = freePorts(2);
+            Server s = obproxyBothLayouts(home, ports[0], ports[1]);
+            long proxy = serve(home, "obproxy", "run/obproxy-127.0.0.1-" + ports[0] + ".pid", ports);
+            Process gone = new ProcessBuilder("true").start();
+            gone.waitFor();
+            Files.writeString(home.resolve("run/obproxy.pid"), gone.pid() + "\n");      // stale, obshell's name
+            Files.writeString(home.resolve("run/obproxyd.pid"), gone.pid() + "\n");     // stale, obshell's name
+
+            Result r = run(stop(s, Duration.ofSeconds(5), Duration.ofSeconds(5)));
+
+            assertEquals(0, r.code, r.out);
+            assertLine(r, "stale pid file " + home + "/run/obproxy.pid: pid " + gone.pid() + " is not running");
+            assertLine(r, "stale pid file " + home + "/run/obproxyd.pid: pid " + gone.pid() + " is not running");
+            assertLine(r, "obproxy pid " + proxy + " is this server's");
+            assertLine(r, "from " + home + "/run/obproxy-127.0.0.1-" + ports[0] + ".pid");
+            assertFalse(alive(proxy));
+            try (Stream<Path> left = Files.list(home.resolve("run"))) {
+                assertEquals(List.of(), left.toList(), "every pid file was proved dead and removed");
+            }
+        }
+
+        @Test
+        void aProcessUnderTheHomeThatIsNotTheServerIsNeverSignalledAndRefusesTheStop() throws Exception {
+            Path home = tmp.resolve("ob");
+            int[] ports = freePorts(2);
+            long pid = serve(home, "observer", "run/observer.pid", ports);
+            Process shell = new ProcessBuilder("sleep", "100").directory(home.toFile()).start();
+            children.add(shell);
+
+            Result r = run(stop(observer(home, ports[0], ports[1]), Duration.ofSeconds(1), Duration.ofSeconds(1)));
+
+            assertFailedLast(r, 3, "pid(s) [" + shell.pid() + "] run under " + home + " and are neither observer pid(s) [" + pid + "]");
+            assertFalse(r.out.contains("sending"), r.out);
+            assertTrue(alive(pid) && shell.isAlive());
+            assertTrue(Files.exists(home.resolve("run/observer.pid")));
+        }
+
+        @Test
+        void theStatusReportUsesTheSameProofsAndPortRule() throws Exception {
+            Path home = tmp.resolve("ob");
+            int[] ports = freePorts(2);
+            long pid = serve(home, "observer", "run/observer.pid", ports, "--bind", "127.0.0.2");
+            Server s = observerOn("127.0.0.2", home, ports[0], ports[1]);
+            listenHereOn("127.0.0.5", ports[0]);
+
+            Script status = StepScripts.shell(s, StepScripts.statusCommand(s));
+            assertEquals(StepScripts.STATUS_LIBRARY, status.library());
+            Result r = run(status);
+
+            assertEquals(0, r.code, r.out);
+            assertLine(r, "home " + home + " is there");
+            assertLine(r, home + "/run/observer.pid: pid " + pid + " runs (observer, cwd " + home.toRealPath() + "): this server's");
+            assertLine(r, "running under " + home + ": pid " + pid + " (exe ");
+            assertLine(r, "port(s) [" + ports[0] + " on 127.0.0.2, " + ports[1] + " on 127.0.0.2] LISTEN on 127.0.0.2:2886's addresses");
+            assertLine(r, "port(s) [" + ports[0] + " on 127.0.0.5] LISTEN on addresses that are not 127.0.0.2:2886's");
+        }
+    }
+
+    @Nested
+    class Addresses {
+
+        String own(String host) throws Exception {
+            String script = StepScripts.library(StepScripts.STATUS_LIBRARY) + "\nNAME=x HOST=" + StepScripts.quote(host)
+                    + " HOME_DIR=/nonexistent-obplay-home PORTS='1'\ncheck_home\nown_addrs\nprintf '%s\\n' \"$OWN_SHOWN\"\n";
+            Result r = exec(List.of("/bin/sh", "-c", script), null);
+            assertEquals(0, r.code, r.out);
+            return r.out.strip();
+        }
+
+        @Test
+        void hostsAreReadAsTheAddressesTheyAreOnTheHost() throws Exception {
+            assertEquals("127.0.0.1", own("127.0.0.1"));
+            assertEquals("10.0.0.1", own("::ffff:10.0.0.1"), "an IPv4-mapped address is its IPv4 address");
+            assertEquals("2001:db8::1", own("[2001:DB8:0:0::1]"));
+            assertEquals("fe80::1", own("fe80::1%eth0"));
+            assertEquals("1:2:3:4:5:6:7:8", own("1:2:3:4:5:6:7:8"));
+            assertEquals("1::", own("1:0:0:0:0:0:0:0"));
+            assertEquals("0.0.0.0", own("0.0.0.0"));
+            assertTrue(own("localhost").contains("127.0.0.1"), "a name is resolved on the host");
+            assertEquals("", own("no-such-host.invalid"));
+            assertEquals("", own("1.2.3.256"));
         }
     }
 }

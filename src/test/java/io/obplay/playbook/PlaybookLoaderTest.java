@@ -49,7 +49,7 @@ class PlaybookLoaderTest {
                 serial: 1
                 steps:
                   - stop: { grace: 5s }
-                  - kill: {}
+                  - kill: { settle: 500ms }
                   - cleanup: { paths: [log, data_dir, /data/1/ob/sstable] }
                     on: { servers: ["10.0.1.2:2886"] }
                   - shell: "echo {{home_path}} {{ssh.user}}"
@@ -62,7 +62,11 @@ class PlaybookLoaderTest {
         Step stop = p.steps().get(0);
         assertEquals(Duration.ofSeconds(5), stop.grace());
         assertEquals(Duration.ofSeconds(30), stop.killWait());
-        assertEquals(Duration.ofSeconds(65), stop.timeout());
+        assertEquals(Step.DEFAULT_SETTLE, stop.settle());
+        assertEquals(Duration.ofSeconds(68), stop.timeout(), "grace + kill_wait + settle + 30s");
+        Step kill = p.steps().get(1);
+        assertEquals(Duration.ofMillis(500), kill.settle());
+        assertEquals(Duration.ofMillis(60_500), kill.timeout(), "kill_wait + settle + 30s");
         Step cleanup = p.steps().get(2);
         assertEquals(List.of("/data/ob/log", "/data/1/ob", "/data/1/ob/sstable"), cleanup.cleanupPaths().get("10.0.1.2:2886"));
         Step shell = p.steps().get(3);
@@ -169,7 +173,142 @@ class PlaybookLoaderTest {
                   - shell: "ls {{home_dir}}"
                 """);
         assertEquals(1, p.size());
-        assertTrue(p.get(0).startsWith("pb.yaml:4:12: the shell command uses home_dir, which 10.0.1.1:2886 does not have"), p.get(0));
+        assertTrue(p.get(0).startsWith("pb.yaml:4:16: the shell command uses home_dir (in {{home_dir}}), which 10.0.1.1:2886 does not"
+                + " have; expected one of its settings: cluster, zone, host, home_path, "), p.get(0));
+    }
+
+    @Test
+    void everyMustacheFormNamesAKnownValue() {
+        // sections, inverted sections, raw values: every name is checked, at its tag
+        List<String> p = problems("""
+                name: t
+                targets: { zones: [zone1] }
+                steps:
+                  - shell: "{{^dry_rnu}}rm -rf {{home_path}}/log{{/dry_rnu}}"
+                  - shell: "{{#verbose}}ls{{/verbose}} {{{mysql_prot}}} {{&rpc_prt}} {{ssh.usr}}"
+                """);
+        assertEquals(List.of("pb.yaml:4:13: the shell command uses dry_rnu (in {{^dry_rnu}}), which 10.0.1.1:2886 does not have",
+                        "pb.yaml:5:13: the shell command uses verbose (in {{#verbose}}), which 10.0.1.1:2886 does not have",
+                        "pb.yaml:5:40: the shell command uses mysql_prot (in {{{mysql_prot}}}), which 10.0.1.1:2886 does not have"
+                                + " (did you mean 'mysql_port'?)",
+                        "pb.yaml:5:57: the shell command uses rpc_prt (in {{&rpc_prt}}), which 10.0.1.1:2886 does not have"
+                                + " (did you mean 'rpc_port'?)",
+                        "pb.yaml:5:70: the shell command uses ssh.usr (in {{ssh.usr}}), which 10.0.1.1:2886 does not have"
+                                + " (did you mean 'ssh.user'?)"),
+                p.stream().map(s -> s.substring(0, s.indexOf("; expected"))).toList());
+    }
+
+    @Test
+    void templateMistakesStandAtTheirLineAndColumnInEveryScalarStyle() {
+        String quoteRule = "the shell command: {{msg}} stands inside a double-quoted string";
+        for (String[] c : new String[][]{
+                {"  - shell: echo \"msg {{msg}}\"\n", "4:22"},
+                {"  - shell: \"echo \\\"msg: {{msg}}\\\"\"\n", "4:25"},
+                {"  - shell: 'echo \"msg: {{msg}}\" it''s'\n", "4:24"},
+                {"  - shell: |\n      ls\n      echo \"msg: {{msg}}\"\n", "6:18"},
+                {"  - shell: >-\n      true &&\n      echo \"msg: {{msg}}\"\n", "6:18"},
+                {"  - shell: &cmd\n      echo \"msg {{msg}}\"\n", "5:17"},
+                {"  - { name: x, shell: \"echo \\\"{{msg}}\\\"\" }\n", "4:31"},
+        }) {
+            List<String> p = problems("name: t\ntargets: { zones: [zone1] }\nsteps:\n" + c[0]);
+            assertEquals(1, p.size(), String.join("\n", p));
+            assertTrue(p.get(0).startsWith("pb.yaml:" + c[1] + ": " + quoteRule), c[0] + " => " + p.get(0));
+        }
+        // partials and changed delimiters, at their tag; a partial never reads its file
+        List<String> p = problems("""
+                name: t
+                targets: { zones: [zone1] }
+                steps:
+                  - shell: |
+                      cat {{> pom.xml}}
+                  - shell: "{{=<% %>=}} echo <%msg%>"
+                """);
+        assertEquals(2, p.size(), String.join("\n", p));
+        assertTrue(p.get(0).startsWith("pb.yaml:5:11: the shell command: {{> pom.xml}} is a Mustache partial"), p.get(0));
+        assertTrue(p.get(1).startsWith("pb.yaml:6:13: the shell command: {{=<% %>=}} changes Mustache's delimiters"), p.get(1));
+    }
+
+    @Test
+    void positionsHoldFarIntoALargePlaybook() {
+        // the command's source comes from SnakeYAML's read windows (about 1 KB): far into the file, and with a
+        // window border at each place in the command in turn
+        for (int pad = 0; pad <= 1088; pad += 64) {
+            StringBuilder yaml = new StringBuilder("name: t\ntargets: { zones: [zone1] }\n# " + "p".repeat(pad) + "\nsteps:\n");
+            for (int i = 0; i < 100; i++) {
+                yaml.append("  - shell: \"echo step ").append(i).append(" {{home_path}}\"\n");
+            }
+            yaml.append("  - shell: |\n");
+            for (int i = 0; i < 10; i++) {
+                yaml.append("      echo line ").append(i).append(" {{home_path}} ").append("x".repeat(3 * i)).append('\n');
+            }
+            yaml.append("      echo 'bad {{home_path}}'\n");
+            List<String> p = problems(yaml.toString());
+            assertEquals(List.of("pb.yaml:" + (5 + 100 + 11) + ":17: the shell command: {{home_path}} stands inside a single-quoted string"),
+                    p.stream().map(s -> s.substring(0, s.indexOf(" ('...')"))).toList(), "pad " + pad);
+        }
+        // a command longer than the windows around its two ends: its start
+        String big = "name: t\ntargets: { zones: [zone1] }\nsteps:\n  - shell: |\n"
+                + "      echo {{home_path}}\n".repeat(200) + "      echo 'bad {{home_path}}'\n";
+        assertEquals(List.of("pb.yaml:4:12: the shell command: {{home_path}} stands inside a single-quoted string"),
+                problems(big).stream().map(s -> s.substring(0, s.indexOf(" ('...')"))).toList());
+    }
+
+    @Test
+    void rawValuesAreCheckedPerServer() throws Exception {
+        Inventory spaced = InventoryLoader.load(YamlSource.of("inv.yaml", """
+                cluster: c
+                transport: local
+                observer: { home_path: /data/ob }
+                zones:
+                  zone1:
+                    servers:
+                      - host: 10.0.1.1
+                      - { host: 10.0.1.2, home_path: "/data/my ob" }
+                """));
+        String yaml = """
+                name: t
+                targets: { servers: ["10.0.1.1:2886", "10.0.1.2:2886"] }
+                steps:
+                  - shell: "ls {{{home_path}}}/run {{{name}}}"
+                """;
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> PlaybookLoader.load(YamlSource.of("pb.yaml", yaml), spaced));
+        assertEquals(List.of("pb.yaml:4:16: the shell command on 10.0.1.2:2886: {{{home_path}}} inserts 'home_path' unquoted, and its"
+                + " value '/data/my ob' holds a space, which the shell could read as syntax (raw values may hold only letters, digits"
+                + " and _ . / : @ , + -); use {{home_path}}, which quotes it (outside quotes)"),
+                e.problems().stream().map(Problem::toString).toList());
+        Playbook ok = PlaybookLoader.load(YamlSource.of("pb.yaml", yaml.replace("{{{home_path}}}", "{{home_path}}")), spaced);
+        assertEquals("ls '/data/my ob'/run 10.0.1.2:2886", ok.steps().get(0).command().get("10.0.1.2:2886"));
+    }
+
+    @Test
+    void aTimeoutMustLeaveRoomForTheKill() {
+        List<String> p = problems("""
+                name: t
+                targets: { zones: [zone1] }
+                steps:
+                  - stop: { grace: 60s }
+                    timeout: 1m
+                  - stop: { grace: 10s, kill_wait: 30s }
+                    timeout: 30s
+                  - kill: { kill_wait: 20s }
+                    timeout: 20s
+                  - stop: { grace: 500ms, kill_wait: 1s }
+                    timeout: 1500ms
+                  - stop: { grace: 1s, kill_wait: 1s, settle: 10s }
+                    timeout: 5s
+                """);
+        assertEquals(List.of(
+                "pb.yaml:5:14: 'timeout' is 1m, not longer than grace + kill_wait + settle (1m33s): the KILL after the grace (1m)"
+                        + " can never come before the step is timed out; expected a timeout longer than 1m33s, e.g. 2m3s (the default)",
+                "pb.yaml:7:14: 'timeout' is 30s, not longer than grace + kill_wait + settle (43s): the wait after the KILL (kill_wait"
+                        + " 30s) can never end before the step is timed out; expected a timeout longer than 43s, e.g. 1m13s (the default)",
+                "pb.yaml:9:14: 'timeout' is 20s, not longer than kill_wait + settle (23s): the wait after the KILL (kill_wait 20s)"
+                        + " can never end before the step is timed out; expected a timeout longer than 23s, e.g. 53s (the default)",
+                "pb.yaml:11:14: 'timeout' is 1500ms, not longer than grace + kill_wait + settle (4500ms): the wait after the KILL"
+                        + " (kill_wait 1s) can never end before the step is timed out; expected a timeout longer than 4500ms, e.g."
+                        + " 34500ms (the default)",
+                "pb.yaml:13:14: 'timeout' is 5s, not longer than grace + kill_wait + settle (12s): the settle period (10s) can never"
+                        + " end before the step is timed out; expected a timeout longer than 12s, e.g. 42s (the default)"), p);
     }
 
     @Test

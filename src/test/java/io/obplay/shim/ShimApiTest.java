@@ -291,10 +291,10 @@ class ShimApiTest {
         String id = created(shim.client.post("/api/v1/ob/stop", "{\"Scope\": {\"Type\": \"GLOBAL\", \"Target\": null}, \"FORCE\": true, \"terminate\": null, \"forcePassDag\": {\"id\": null}}"));
         assertTrue(id.startsWith("2"));
 
-        // more than 1 MiB: 400 with the length known up front, and streamed without one
+        // more than 1 MiB: 413 on the declared length (issue 17), 400 when streamed without one
         byte[] big = new byte[ShimServer.MAX_BODY + 1];
         java.util.Arrays.fill(big, (byte) 'x');
-        assertError(shim.raw("POST", "/api/v1/ob/stop", big), 400, "Common.BadRequest", 1000, "at most 1048576 bytes");
+        assertError(shim.raw("POST", "/api/v1/ob/stop", big), 413, "Common.BadRequest", 1000, "at most 1048576 bytes");
         HttpRequest chunked = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + shim.port() + "/api/v1/ob/stop"))
                 .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(new byte[3 << 20]))).build();
         assertError(shim.send(chunked), 400, "Common.BadRequest", 1000, "more than 1048576 bytes");

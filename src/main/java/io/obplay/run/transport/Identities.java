@@ -53,12 +53,17 @@ final class Identities {
     }
 
     Source forKey(String key, String host) throws HostUnreachableException {
-        String cacheKey = key == null ? "<default>" : "file:" + expand(key, home);
+        return forKey(key, host, false);
+    }
+
+    /** @param identitiesOnly the ssh config's IdentitiesOnly yes: without a key, the default key files only, no agent */
+    Source forKey(String key, String host, boolean identitiesOnly) throws HostUnreachableException {
+        String cacheKey = key == null ? (identitiesOnly ? "<default files>" : "<default>") : "file:" + expand(key, home);
         Source s = cache.get(cacheKey);
         if (s != null) {
             return s;
         }
-        s = key == null ? defaults(host) : keyFile(Path.of(expand(key, home)), host);
+        s = key == null ? defaults(host, identitiesOnly) : keyFile(Path.of(expand(key, home)), host);
         Source prev = cache.putIfAbsent(cacheKey, s);
         return prev != null ? prev : s;
     }
@@ -87,7 +92,7 @@ final class Identities {
         return new Source(repo, "key " + file, true);
     }
 
-    private Source defaults(String host) throws HostUnreachableException {
+    private Source defaults(String host, boolean noAgent) throws HostUnreachableException {
         List<Identity> files = new ArrayList<>();
         List<String> names = new ArrayList<>();
         for (String n : DEFAULT_KEYS) {
@@ -109,7 +114,7 @@ final class Identities {
             }
         }
         IdentityRepository agent = null;
-        if (agentSocket != null && !agentSocket.isBlank() && Files.exists(Path.of(agentSocket))) {
+        if (!noAgent && agentSocket != null && !agentSocket.isBlank() && Files.exists(Path.of(agentSocket))) {
             try {
                 agent = new AgentIdentityRepository(
                         new SSHAgentConnector(new UnixDomainSocketFactory(), Path.of(agentSocket)));

@@ -122,8 +122,14 @@ public final class SshTransport implements Transport {
         }
     }
 
-    /** Where to connect: one SSH endpoint, maybe behind a bastion. */
-    private record Target(String user, String host, int port, SshSettings settings, Target jump) {
+    /**
+     * Where to connect: one SSH endpoint, maybe behind a bastion (itself maybe behind another: ProxyJump chains).
+     *
+     * @param keepAlive      the ssh config's ServerAliveInterval, or null for {@link Options#keepAlive}
+     * @param identitiesOnly the ssh config's IdentitiesOnly: no ssh-agent keys
+     */
+    private record Target(String user, String host, int port, SshSettings settings, Target jump, Duration keepAlive,
+                          boolean identitiesOnly) {
         String key() {
             return user + "@" + hostPort() + (jump == null ? "" : " via " + jump.key());
         }
@@ -157,6 +163,7 @@ public final class SshTransport implements Transport {
     private final JSch jsch = new JSch();
     private final Semaphore handshakePermits;
     private final Identities identities;
+    private final SshResolution.Files sshConfigs = new SshResolution.Files();
     private final ConcurrentHashMap<String, CompletableFuture<SshConnection>> sessions = new ConcurrentHashMap<>();
     private final AtomicInteger handshakes = new AtomicInteger();
     private final AtomicInteger sessionsOpened = new AtomicInteger();
@@ -203,46 +210,22 @@ public final class SshTransport implements Transport {
 
     @Override
     public Connection connect(Server server) throws HostUnreachableException, InterruptedException {
-        SshSettings s = server.ssh() != null ? server.ssh() : SshSettings.DEFAULTS;
-        Target jump = null;
-        if (s.jump() != null && !s.jump().isBlank()) {
-            jump = parseJump(s.jump(), s, server.host());
+        SshResolution r = sshConfigs.resolve(server, options.home());
+        if (r.error() != null) {
+            throw new HostUnreachableException(server.host(), r.error());
         }
-        String user = s.user() != null ? s.user() : SshSettings.DEFAULTS.user();
-        int port = s.port() > 0 ? s.port() : 22;
-        Target t = new Target(user, server.host(), port, s, jump);
-        return session(t, server.host());
+        Target jump = null;
+        for (SshResolution.Hop h : r.jumps()) {
+            jump = target(h, jump);
+        }
+        return session(target(r.target(), jump), server.host());
     }
 
-    /** {@code [user@]host[:port]}, IPv6 as {@code [addr]:port}. */
-    private static Target parseJump(String spec, SshSettings s, String forHost) throws HostUnreachableException {
-        String rest = spec.strip();
+    private static Target target(SshResolution.Hop h, Target jump) {
+        SshSettings s = h.settings();
         String user = s.user() != null ? s.user() : SshSettings.DEFAULTS.user();
-        int at = rest.lastIndexOf('@');
-        if (at >= 0) {
-            user = rest.substring(0, at);
-            rest = rest.substring(at + 1);
-        }
-        String host = rest;
-        int port = 22;
-        try {
-            if (rest.startsWith("[")) {
-                int close = rest.indexOf(']');
-                host = rest.substring(1, close);
-                if (close + 1 < rest.length() && rest.charAt(close + 1) == ':') {
-                    port = Integer.parseInt(rest.substring(close + 2));
-                }
-            } else if (rest.indexOf(':') >= 0 && rest.indexOf(':') == rest.lastIndexOf(':')) {
-                host = rest.substring(0, rest.indexOf(':'));
-                port = Integer.parseInt(rest.substring(rest.indexOf(':') + 1));
-            }
-        } catch (RuntimeException e) {
-            throw new HostUnreachableException(forHost, "bad jump host '" + spec + "': expected [user@]host[:port]");
-        }
-        if (host.isEmpty() || user.isEmpty()) {
-            throw new HostUnreachableException(forHost, "bad jump host '" + spec + "': expected [user@]host[:port]");
-        }
-        return new Target(user, host, port, s, null);
+        int port = h.port() > 0 ? h.port() : 22;
+        return new Target(user, h.host(), port, s, jump, h.keepAlive(), h.identitiesOnly());
     }
 
     private SshConnection session(Target t, String reportHost) throws HostUnreachableException, InterruptedException {
@@ -290,7 +273,7 @@ public final class SshTransport implements Transport {
 
     private SshConnection open(Target t, String reportHost) throws HostUnreachableException, InterruptedException {
         SshConnection bastion = t.jump() == null ? null : bastion(t, reportHost);
-        Identities.Source ids = identities.forKey(t.settings().key(), reportHost);
+        Identities.Source ids = identities.forKey(t.settings().key(), reportHost, t.identitiesOnly());
         int attempts = options.connectAttempts();
         Failure last = null;
         for (int attempt = 1; attempt <= attempts; attempt++) {
@@ -371,7 +354,7 @@ public final class SshTransport implements Transport {
                 s.knownHosts() != null ? s.knownHosts() : SshSettings.DEFAULTS.knownHosts(), options.home()));
         HostKeyChecking mode = s.hostKeyChecking() != null ? s.hostKeyChecking() : HostKeyChecking.STRICT;
         HostKeyVerifier verifier = new HostKeyVerifier(KnownHostsFile.of(knownHostsPath), mode, t.host(), t.port(),
-                t.jump() == null ? null : "-p " + t.jump().port() + " " + t.jump().user() + "@" + t.jump().host());
+                t.jump() == null ? null : bastionSsh(t.jump()));
         Session session;
         try {
             session = jsch.getSession(t.user(), t.host(), t.port());
@@ -388,8 +371,9 @@ public final class SshTransport implements Transport {
         session.setConfig("CheckKexes", "");  // KEX holds only what this JVM has: see there
         session.setDaemonThread(true);
         try {
-            if (!options.keepAlive().isZero()) {
-                session.setServerAliveInterval((int) options.keepAlive().toMillis());
+            Duration keepAlive = t.keepAlive() != null ? t.keepAlive() : options.keepAlive();
+            if (!keepAlive.isZero()) {
+                session.setServerAliveInterval((int) keepAlive.toMillis());
                 session.setServerAliveCountMax(4);
             }
         } catch (JSchException e) {
@@ -442,6 +426,15 @@ public final class SshTransport implements Transport {
     private static Failure timedOut(Handshake hs, Handshake.Phase p, Throwable cause) {
         return new Failure("timed out after " + seconds(hs.deadlineMs(p)) + " " + p.words + " (" + p.setting + ")",
                 true, cause);
+    }
+
+    /** {@code ssh} arguments that reach a jump host, through the hops before it: {@code -J u@a:22,u@b:22 -p P u@c}. */
+    static String bastionSsh(Target jump) {
+        List<String> before = new ArrayList<>();
+        for (Target j = jump.jump(); j != null; j = j.jump()) {
+            before.add(0, j.user() + "@" + j.hostPort());
+        }
+        return (before.isEmpty() ? "" : "-J " + String.join(",", before) + " ") + "-p " + jump.port() + " " + jump.user() + "@" + jump.host();
     }
 
     private static int connectTimeoutMs(SshSettings s) {

@@ -50,8 +50,9 @@ import javax.crypto.spec.SecretKeySpec;
  *       {@code ...AgentPasswordNotInitialized}, {@code ...WithOceanBasePassword}, {@code ...WithAgentPassword};</li>
  *   <li>(obplay) this header was accepted before: 401 {@code Security.Authentication.Header.Replayed}.</li>
  * </ol>
- * All 401s carry legacy code 10008 except DecryptFailed (1). Every 401 counts as a failure for the
- * {@link FailureLimiter}.
+ * All 401s carry legacy code 10008 except DecryptFailed (1). Every refusal but a missing header and the 429s
+ * counts as a failure for the {@link FailureLimiter} (the two 500s too). A header of more than
+ * {@link #MAX_HEADER_BLOCKS} RSA blocks is refused (DecryptFailed) before any block is decrypted.
  *
  * <p>Better than obshell: an expiry more than {@link #MAX_FUTURE} ahead is refused (obshell takes any, making a
  * header good for years); an accepted header is refused again until it expires ({@link ReplayCache}, keyed by
@@ -74,6 +75,14 @@ public final class AuthV2 {
      * header.
      */
     public static final Duration MAX_FUTURE = Duration.ofSeconds(90);
+
+    /**
+     * The most RSA blocks an auth header may have here; a longer one is refused before any is decrypted. An SDK's
+     * header is 2 to 5 blocks (its JSON: password, expiry, request target, 44 characters of keys, in 53-byte
+     * chunks); 128 take a 5,000-character password. A server bounds it tighter with
+     * {@link #headerTooLong(String, int)} before calling {@link #verify}.
+     */
+    public static final int MAX_HEADER_BLOCKS = 128;
 
     private static final int AES_KEY_BYTES = 16;
     private static final int AES_BLOCK = 16;
@@ -126,7 +135,10 @@ public final class AuthV2 {
         try {
             return check(clientAddress, method, requestUri, headers, rawBody, needsAgent);
         } catch (AuthException e) {
-            if (e.httpStatus() == 401) {
+            // every refusal of a header that was sent counts, whatever its status (a body that does not decrypt
+            // under the header's keys too, or one precomputed header could be sent forever); not a missing header
+            // (nothing was tried) nor the 429s (the limiter's own, and the replay cache being full)
+            if (e.httpStatus() != 429 && !AuthError.HEADER_NOT_FOUND.errCode().equals(e.errCode())) {
                 limiter.recordFailure(clientAddress);
             }
             throw e;
@@ -207,7 +219,38 @@ public final class AuthV2 {
         return Identity.ROOT;
     }
 
+    /**
+     * The refusal for an auth header value longer than {@code maxBlocks} RSA blocks of this key (as base64), or
+     * null when it is not; costs no decryption. Does not count it: {@link #refuse} does.
+     */
+    public AuthException headerTooLong(String value, int maxBlocks) {
+        int maxChars = 4 * ((maxBlocks * keys.blockSize() + 2) / 3);
+        if (value != null && value.strip().length() > maxChars) {
+            return decryptFailed("the header is longer than " + maxBlocks + " RSA blocks (" + maxChars
+                    + " characters of base64); an SDK's has a few");
+        }
+        return null;
+    }
+
+    /**
+     * Refuses a request from {@code clientAddress} with {@code e} as {@link #verify} would: 429 first when the
+     * client has no try left, else {@code e}, counted by the failure limiter.
+     */
+    public AuthException refuse(String clientAddress, AuthException e) {
+        try {
+            limiter.check(clientAddress);
+        } catch (AuthException limited) {
+            return limited;
+        }
+        limiter.recordFailure(clientAddress);
+        return e;
+    }
+
     private Header decryptHeader(String value) throws AuthException {
+        AuthException tooLong = headerTooLong(value, MAX_HEADER_BLOCKS);
+        if (tooLong != null) {
+            throw tooLong;
+        }
         byte[] plain;
         try {
             plain = keys.decrypt(Base64.getDecoder().decode(value));

@@ -185,6 +185,8 @@ public final class RsaKeys {
         return publicKey.getModulus().bitLength();
     }
 
+    private final java.util.concurrent.atomic.AtomicLong blocksDecrypted = new java.util.concurrent.atomic.AtomicLong();
+
     /** The RSA block size: the modulus length in bytes (128 for 1024-bit keys). */
     public int blockSize() {
         return (bits() + 7) / 8;
@@ -205,9 +207,15 @@ public final class RsaKeys {
         cipher.init(Cipher.DECRYPT_MODE, privateKey);
         ByteArrayOutputStream out = new ByteArrayOutputStream(blocksConcatenated.length);
         for (int off = 0; off < blocksConcatenated.length; off += k) {
+            blocksDecrypted.incrementAndGet();
             out.writeBytes(cipher.doFinal(blocksConcatenated, off, k));
         }
         return out.toByteArray();
+    }
+
+    /** How many RSA blocks {@link #decrypt(byte[])} has decrypted (or tried to) with this key so far. */
+    public long blocksDecrypted() {
+        return blocksDecrypted.get();
     }
 
     /** Parses a PKCS#1 RSAPublicKey DER (what {@code /api/v1/secret} gives, base64-decoded). Rejects SPKI. */
