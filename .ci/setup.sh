@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CI bootstrap for obplay's tests on a (possibly brand-new) Debian 12 machine, run as root.
 # Non-interactive and idempotent: a second run installs nothing and rebuilds nothing.
-#   - packages: openssh-server (sshd for LoopbackFleet, ssh/ssh-keygen), docker.io, debootstrap
+#   - packages: openssh-server (sshd for LoopbackFleet, ssh/ssh-keygen), docker.io, debootstrap,
+#     mariadb-server (mariadbd for the MySQL-protocol store's tests: MariaDbServer starts its own, never the service)
 #     (python3 when missing: standin.py runs on the test machine too)
 #   - /run/sshd, and the login user `obplay` (shell /bin/sh) that LoopbackFleet's sshds accept
 #   - src/test/docker/build-images.sh: starts dockerd if needed, builds local/debian:bookworm and
@@ -18,14 +19,14 @@ die() { echo "setup: ERROR: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run me as root"
 
 # --- packages ----------------------------------------------------------------------------------
-PKGS="openssh-server docker.io debootstrap debian-archive-keyring shellcheck ansible-core pssh time"
+PKGS="openssh-server docker.io debootstrap debian-archive-keyring shellcheck ansible-core pssh time mariadb-server"
 command -v python3 >/dev/null 2>&1 || PKGS="$PKGS python3"
 MISSING=""
 for p in $PKGS; do
   [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" = installed ] || MISSING="$MISSING $p"
 done
 if [ -n "$MISSING" ]; then
-  # keep package scripts from starting services (ssh on :22, docker): we start what we need
+  # keep package scripts from starting services (ssh on :22, docker, mariadb): we start what we need
   POLICY=/usr/sbin/policy-rc.d
   OUR_POLICY=0
   if [ ! -e "$POLICY" ]; then

@@ -10,6 +10,11 @@ public final class ExitCodes {
     public static final int HOSTS_FAILED = 2;
     /** Some hosts could not be reached (and none failed otherwise). */
     public static final int UNREACHABLE = 4;
+    /**
+     * The store cannot be used: it cannot be reached, refused the login (wrong password), has no such database, or
+     * has a schema newer than this obplay; nothing was run or changed.
+     */
+    public static final int STORE = 5;
     /** An unexpected internal error (a bug: please report it with the message). */
     public static final int INTERNAL = 70;
     /** Interrupted (Ctrl-C or SIGTERM); the run was cancelled cleanly. */

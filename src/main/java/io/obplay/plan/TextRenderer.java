@@ -105,6 +105,10 @@ public final class TextRenderer {
                 }
                 if (states && !t.taskLogs().isEmpty()) {
                     List<String> logs = t.taskLogs();
+                    String ranBy = ranBy(logs);
+                    if (ranBy != null) {
+                        b.append("      ran by   obplay ").append(ranBy).append('\n');
+                    }
                     int from = Math.max(0, logs.size() - 5);
                     if (from > 0) {
                         b.append("      ... ").append(from).append(" earlier log lines\n");
@@ -149,5 +153,17 @@ public final class TextRenderer {
             return (s / 60) + "m" + (s % 60 == 0 ? "" : (s % 60) + "s");
         }
         return (s / 3600) + "h" + ((s % 3600) / 60 == 0 ? "" : ((s % 3600) / 60) + "m");
+    }
+
+    /** The instance ({@code pid@hostname}) that last started the sub-task, from its "run ... by obplay X" log line. */
+    static String ranBy(List<String> logs) {
+        for (int i = logs.size() - 1; i >= 0; i--) {
+            String l = logs.get(i);
+            int at = l.lastIndexOf(") by obplay ");
+            if (l.startsWith("run ") && at > 0) {
+                return l.substring(at + ") by obplay ".length());
+            }
+        }
+        return null;
     }
 }

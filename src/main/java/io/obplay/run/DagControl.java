@@ -83,7 +83,7 @@ public final class DagControl {
     /** What {@link #reconcile} writes: nothing when the DAG's owner lives or the DAG is finished. */
     private Change reconciled(Dag dag, String owner) {
         boolean orphan = (dag.state() == State.RUNNING || dag.state() == State.READY || dag.state() == State.PENDING)
-                && !Owner.alive(owner);
+                && !alive(owner);
         if (!orphan) {
             return Change.none();
         }
@@ -200,6 +200,58 @@ public final class DagControl {
         };
     }
 
+    /**
+     * Whether the owner drives its DAG still. On a store shared by machines ({@link Store#leases()}) a recorded owner
+     * counts as alive: a dead one is found by its lease running out, and its DAG is taken over ({@link #takeOver}),
+     * not failed. Otherwise, by its pid when it ran on this machine (see {@link Owner#alive}).
+     */
+    private boolean alive(String owner) {
+        return store.leases() ? owner != null : Owner.alive(owner);
+    }
+
+    /** Who this process is, as recorded as the owner of the DAGs it runs. */
+    public String me() {
+        return me;
+    }
+
+    /**
+     * Takes over a DAG whose owner's lease ran out (it was killed, its machine is gone): in one transaction, under the
+     * DAG's lock and only while the lease is still expired, this process becomes the owner (with a fresh lease), a
+     * RUNNING DAG goes back to READY and its RUNNING stage to PENDING, and its RUNNING sub-tasks to PENDING, to be run
+     * again by this process (the step scripts are idempotent: see the README); every unfinished sub-task of that stage
+     * gets a log line saying who took over, from whom, and when. A DAG that is not READY, PENDING or RUNNING is refused.
+     *
+     * @return the DAG as taken over, or empty when its lease is live (another instance renewed or took it)
+     */
+    public Optional<Dag> takeOver(long dagId) throws Refused {
+        return store.takeOver(dagId, (dag, owner) -> {
+            if (dag.state() != State.RUNNING && dag.state() != State.READY && dag.state() != State.PENDING) {
+                throw new Refused(Refusal.NOT_READY, "DAG " + dag.id() + " is " + dag.state() + ": nothing to take over");
+            }
+            OffsetDateTime now = Times.now();
+            String line = "taken over at " + now + " by obplay " + me + " from " + (owner == null ? "no owner"
+                    : "obplay " + owner) + ", whose lease of " + store.leaseLength().toSeconds() + "s ran out";
+            Change c = Change.none();
+            Optional<Node> current = dag.nodes().stream().filter(n -> n.state() != State.SUCCEED).findFirst();
+            if (current.isPresent()) {
+                Node n = current.get();
+                for (SubTask t : n.subTasks()) {
+                    if (t.state() == State.RUNNING) {
+                        c = c.withSubTask(t.withState(State.PENDING, t.operator(), t.startTime(), t.endTime(), t.executeTimes(),
+                                t.taskLogs()), List.of(line + "; this sub-task was RUNNING there: its outcome is unknown, it runs again"));
+                    } else if (t.state() != State.SUCCEED) {
+                        c = c.withSubTask(t, List.of(line));
+                    }
+                }
+                if (n.state() == State.RUNNING) {
+                    c = c.withNode(n.withState(State.PENDING, n.operator(), n.startTime(), n.endTime()));
+                }
+            }
+            State next = dag.state() == State.RUNNING ? State.READY : dag.state();
+            return c.withDag(dag.withState(dag.stage(), next, dag.operator(), dag.startTime(), dag.endTime())).withOwner(me);
+        });
+    }
+
     /** The operators {@link #preview} can show. */
     public enum Op { RETRY, PASS, CANCEL }
 
@@ -264,7 +316,7 @@ public final class DagControl {
                 throw new Refused(Refusal.NOT_READY, "DAG " + dag.id() + " is " + dag.state() + " (operator " + dag.operator()
                         + "), not READY: not started");
             }
-            if (owner != null && !owner.equals(me) && Owner.alive(owner)) {
+            if (owner != null && !owner.equals(me) && alive(owner)) {
                 throw new Refused(Refusal.NOT_READY, "DAG " + dag.id() + " is to be run by obplay " + owner + ": not started here");
             }
             boolean fresh = dag.nodes().stream().allMatch(n -> n.state() == State.PENDING && n.operator() == Operator.RUN);

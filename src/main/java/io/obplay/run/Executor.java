@@ -39,6 +39,10 @@ public final class Executor {
     private final Map<String, Server> servers;
     private final RunListener listener;
     private final AtomicBoolean cancelled = new AtomicBoolean();
+    /** Another instance took the DAG over (this process's lease ran out): nothing more is recorded by this one. */
+    private final AtomicBoolean leaseLost = new AtomicBoolean();
+    /** This process as recorded as the DAG's owner; named in each sub-task's first log line. */
+    private volatile String me = Owner.me();
     private final CountDownLatch done = new CountDownLatch(1);
     private volatile ExecutorService pool;
     /** Servers that failed or were unreachable in this run, with why: their later sub-tasks are not run. */
@@ -104,6 +108,43 @@ public final class Executor {
             return as;
         }
         dagData = dag.additionalData();
+        me = control.me();
+        java.util.concurrent.ScheduledExecutorService renewer = store.leases() ? renewLease(dagId) : null;
+        try {
+            return runStarted(dagId, options, control, dag);
+        } finally {
+            if (renewer != null) {
+                renewer.shutdownNow();
+            }
+        }
+    }
+
+    /**
+     * On a store with leases: renews this process's lease on the DAG every third of its length. Should another
+     * instance have taken the DAG over meanwhile (this process was paused longer than the lease), the run is
+     * cancelled here and the DAG's end is left to the new owner.
+     */
+    private java.util.concurrent.ScheduledExecutorService renewLease(long dagId) {
+        java.util.concurrent.ScheduledExecutorService s = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "obplay-lease-" + dagId);
+            t.setDaemon(true);
+            return t;
+        });
+        long every = Math.max(200, store.leaseLength().toMillis() / 3);
+        s.scheduleWithFixedDelay(() -> {
+            try {
+                if (!store.renewLease(dagId, me)) {
+                    leaseLost.set(true);
+                    cancel();
+                }
+            } catch (RuntimeException e) {
+                // the store is unreachable for now: try again; the lease runs out if it stays so
+            }
+        }, every, every, TimeUnit.MILLISECONDS);
+        return s;
+    }
+
+    private Dag runStarted(long dagId, RunOptions options, DagControl control, Dag dag) {
         listener.dagStarted(dag);
         int forks = options.forks() > 0 ? options.forks() : intData(dag.additionalData(), "forks", 50);
         int maxFail = intData(dag.additionalData(), "max_fail_percentage", 0);
@@ -126,7 +167,9 @@ public final class Executor {
                 break;
             }
             node = node.withState(State.RUNNING, node.operator() == Operator.PASS ? Operator.RUN : node.operator(), Times.now(), Times.UNSET);
-            store.updateNode(node);
+            if (!leaseLost.get()) {
+                store.updateNode(node);
+            }
             listener.stageStarted(dag, i + 1, node);
             List<SubTask> results = runNode(node, options, forks);
             int attempted = 0;
@@ -146,7 +189,9 @@ public final class Executor {
             boolean stageFails = cancelled.get() || (bad > 0 && bad * 100L > (long) maxFail * Math.max(1, attempted));
             node = node.withSubTasks(results).withState(anyNotOk ? State.FAILED : State.SUCCEED,
                     cancelled.get() ? Operator.CANCEL : node.operator(), node.startTime(), Times.now());
-            store.updateNode(node);
+            if (!leaseLost.get()) {
+                store.updateNode(node);
+            }
             listener.stageFinished(dag, i + 1, node);
             List<Node> updated = new ArrayList<>(dag.nodes());
             updated.set(i, node);
@@ -159,6 +204,10 @@ public final class Executor {
             }
         }
         dag = store.dag(dagId).orElseThrow();
+        if (leaseLost.get()) {
+            listener.dagFinished(dag); // another instance owns the DAG now: its end is not ours to record
+            return dag;
+        }
         boolean allOk = dag.nodes().stream().allMatch(n -> n.state() == State.SUCCEED);
         State end = !failed && allOk ? State.SUCCEED : State.FAILED;
         dag = dag.withState(dag.stage(), end, cancelled.get() ? Operator.CANCEL : dag.operator(), dag.startTime(), Times.now());
@@ -242,11 +291,17 @@ public final class Executor {
                     List.of("FAILED: the inventory has no server " + data.server() + " any more"), Outcome.FAILED);
         }
         OffsetDateTime started = Times.now();
-        SubTask running = task.withState(State.RUNNING, task.operator(), started, Times.UNSET, task.executeTimes() + 1, task.taskLogs());
-        store.updateSubTask(running, List.of());
+        // the first line is written with RUNNING: the record names the instance running it even if that one dies
+        String first = "run " + data.step() + " on " + data.host() + " (attempt " + (task.executeTimes() + 1) + ", timeout "
+                + data.timeoutSeconds() + "s) by obplay " + me;
+        SubTask running = task.withState(State.RUNNING, task.operator(), started, Times.UNSET, task.executeTimes() + 1,
+                append(task, List.of(first)));
+        if (leaseLost.get()) {
+            return running;
+        }
+        store.updateSubTask(running, List.of(first));
         listener.subTaskStarted(node, running);
         List<String> logs = Collections.synchronizedList(new ArrayList<>());
-        logs.add("run " + data.step() + " on " + data.host() + " (attempt " + running.executeTimes() + ", timeout " + data.timeoutSeconds() + "s)");
         String endpoint = server.ssh().user() + "@" + server.host() + ":" + server.ssh().port();
         String unreachable = unreachableHosts.get(endpoint);
         if (unreachable != null) {
@@ -302,7 +357,9 @@ public final class Executor {
         List<String> copy = List.copyOf(newLogs);
         SubTask t = task.withState(state, op, started == null || started.equals(Times.UNSET) ? Times.now() : started, Times.now(),
                 task.executeTimes(), append(task, copy));
-        store.updateSubTask(t, copy);
+        if (!leaseLost.get()) {
+            store.updateSubTask(t, copy);
+        }
         listener.subTaskFinished(node, t, outcome);
         return t;
     }

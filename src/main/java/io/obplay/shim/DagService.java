@@ -87,6 +87,51 @@ final class DagService implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        if (store.leases() && !dryRun) {
+            takeovers = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "obplay-serve-takeover");
+                t.setDaemon(true);
+                return t;
+            });
+            long every = Math.max(200, store.leaseLength().toMillis() / 3);
+            takeovers.scheduleWithFixedDelay(this::takeOverExpired, every, every, TimeUnit.MILLISECONDS);
+        } else {
+            takeovers = null;
+        }
+    }
+
+    /** On a store shared by instances: looks for DAGs whose lease ran out, every third of the lease. */
+    private final java.util.concurrent.ScheduledExecutorService takeovers;
+
+    /**
+     * Takes over, and runs, every DAG of the shared store whose owner's lease ran out (its instance was killed or its
+     * machine is gone) and whose servers this instance's inventory has; one that names a server this inventory lacks is
+     * left to an instance that has it.
+     */
+    private void takeOverExpired() {
+        try {
+            for (long id : store.expiredLeases()) {
+                if (driving(id) || pool.isShutdown()) {
+                    continue;
+                }
+                Optional<Dag> head = store.dag(id);
+                if (head.isEmpty() || !servers.keySet().containsAll(Executor.serverNames(head.get()))) {
+                    continue;
+                }
+                try {
+                    Optional<Dag> taken = control.takeOver(id);
+                    if (taken.isPresent()) {
+                        log.println("obplay serve: took over DAG " + taken.get().id() + " (" + taken.get().name()
+                                + "): its owner's lease ran out; running it on from stage " + taken.get().stage());
+                        start(id);
+                    }
+                } catch (Refused r) {
+                    // finished meanwhile
+                }
+            }
+        } catch (RuntimeException e) {
+            log.println("obplay serve: looking for DAGs to take over: " + e.getMessage());
+        }
     }
 
     Store store() {
@@ -365,6 +410,9 @@ final class DagService implements AutoCloseable {
      * runs and waits (up to 30 s) for each to record its end (FAILED, operator CANCEL: RETRY it after a restart).
      */
     void shutdown(long deadline) {
+        if (takeovers != null) {
+            takeovers.shutdownNow();
+        }
         pool.shutdown();
         try {
             long left = deadline - System.nanoTime();

@@ -4,6 +4,7 @@ import io.obplay.plan.Dag;
 import io.obplay.plan.Node;
 import io.obplay.plan.SubTask;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
@@ -88,6 +89,47 @@ public interface Store extends AutoCloseable {
     void setOwner(long dagId, String owner);
 
     Optional<String> owner(long dagId);
+
+    // ------------------------------------------------------------------------------------------------ leases
+
+    /**
+     * Whether this store is shared by machines and decides which process drives a DAG by leases: the owner recorded
+     * with a DAG holds it while it renews its lease ({@link #renewLease}); once the lease runs out another instance
+     * may take it over ({@link #takeOver}). False for the SQLite store (one machine: a dead owner is told by its pid).
+     */
+    default boolean leases() {
+        return false;
+    }
+
+    /** How long a lease lasts from its last renewal (the owner renews it every third of that). */
+    default Duration leaseLength() {
+        return Duration.ofSeconds(30);
+    }
+
+    /**
+     * Renews {@code owner}'s lease on the DAG: only while {@code owner} is still the DAG's recorded owner.
+     *
+     * @return false when another process holds the DAG now (it took the DAG over: stop writing to it)
+     */
+    default boolean renewLease(long dagId, String owner) {
+        return true;
+    }
+
+    /** READY, PENDING or RUNNING DAGs whose owner's lease has run out (or that have no owner), oldest first. */
+    default List<Long> expiredLeases() {
+        return List.of();
+    }
+
+    /**
+     * A {@link #transition} that happens only while the DAG's lease has run out, decided and written under the same
+     * lock as every transition, so of two instances taking a DAG over at once one does (the other finds the lease
+     * live again: the change sets the new owner, which starts a fresh lease).
+     *
+     * @return the DAG as changed, or empty when its lease is live (nothing was written)
+     */
+    default Optional<Dag> takeOver(long dagId, Transition t) throws Refused {
+        return Optional.empty();
+    }
 
     @Override
     void close();

@@ -8,6 +8,7 @@ import io.obplay.store.Change;
 import io.obplay.store.IdScheme;
 import io.obplay.store.Refusal;
 import io.obplay.store.Refused;
+import io.obplay.store.Rows;
 import io.obplay.store.Store;
 import io.obplay.store.Transition;
 import io.obplay.store.UnderMaintenanceException;
@@ -136,7 +137,12 @@ public final class SqliteStore implements Store {
 
     /** Opens (creating if needed) {@code <stateDir>/obplay.db}, and brings its schema up to date. */
     public static SqliteStore open(Path stateDir) {
-        Path file = stateDir.resolve(FILE_NAME);
+        return openFile(stateDir.resolve(FILE_NAME));
+    }
+
+    /** Opens (creating if needed) the database {@code file} ({@code --store sqlite:FILE}), and brings its schema up to date. */
+    public static SqliteStore openFile(Path file) {
+        Path stateDir = file.toAbsolutePath().getParent();
         try {
             boolean posix = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
             if (!Files.isDirectory(stateDir)) {
@@ -762,7 +768,7 @@ public final class SqliteStore implements Store {
     }
 
     /** A database error: the file cannot be opened, is locked for longer than the busy timeout, or is corrupt. */
-    public static final class StoreException extends RuntimeException {
+    public static final class StoreException extends io.obplay.store.StoreException {
         public StoreException(String message, Throwable cause) {
             super(message, cause);
         }

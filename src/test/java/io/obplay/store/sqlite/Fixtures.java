@@ -18,15 +18,15 @@ import java.util.List;
 import java.util.Map;
 
 /** Planned DAGs for the store tests. */
-final class Fixtures {
-    static final IdScheme AGENT = new IdScheme('2', "127.0.0.1", 2886);
-    static final IdScheme OBPROXY = new IdScheme('4', "10.0.0.7", 2983);
+public final class Fixtures {
+    public static final IdScheme AGENT = new IdScheme('2', "127.0.0.1", 2886);
+    public static final IdScheme OBPROXY = new IdScheme('4', "10.0.0.7", 2983);
 
     private Fixtures() {
     }
 
     /** A DAG with something unusual in every field at every level. */
-    static Dag full() {
+    public static Dag full() {
         OffsetDateTime t1 = OffsetDateTime.of(2025, 3, 20, 15, 20, 30, 742_036_555, ZoneOffset.ofHours(8));
         OffsetDateTime t2 = OffsetDateTime.of(2025, 3, 20, 7, 21, 0, 1, ZoneOffset.UTC);
         OffsetDateTime t3 = OffsetDateTime.of(1999, 12, 31, 23, 59, 59, 999_999_999, ZoneOffset.ofHoursMinutes(-3, -30));
@@ -60,7 +60,7 @@ final class Fixtures {
                 State.FAILED, Operator.RETRY, t1, Times.UNSET, dagData, List.of(n1, n2, n3));
     }
 
-    static Map<String, Object> task(String server, String step, int index) {
+    public static Map<String, Object> task(String server, String step, int index) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("server", server);
         m.put("role", "observer");
@@ -75,7 +75,7 @@ final class Fixtures {
     }
 
     /** A fresh planned DAG: READY/RUN, {@code nodes} nodes of {@code tasks} sub-tasks, each with {@code logs} lines. */
-    static Dag planned(String name, int type, String key, int nodes, int tasks, int logs) {
+    public static Dag planned(String name, int type, String key, int nodes, int tasks, int logs) {
         OffsetDateTime now = OffsetDateTime.now();
         List<Node> ns = new ArrayList<>();
         for (int n = 1; n <= nodes; n++) {
@@ -93,11 +93,11 @@ final class Fixtures {
         return new Dag(null, 0, name, 1, nodes, type, key, State.READY, Operator.RUN, now, now, null, ns);
     }
 
-    static Dag maintenance(String name, String key) {
+    public static Dag maintenance(String name, String key) {
         return planned(name, Dag.MAINTENANCE_GLOBAL, key, 2, 2, 1);
     }
 
-    static List<String> lines(String... l) {
+    public static List<String> lines(String... l) {
         return Arrays.asList(l);
     }
 }

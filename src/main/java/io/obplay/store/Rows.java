@@ -1,4 +1,4 @@
-package io.obplay.store.sqlite;
+package io.obplay.store;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
@@ -19,7 +19,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Row mapping for {@link SqliteStore}: column lists, result-set rows to records, and the text forms of
+ * Row mapping shared by the JDBC stores (SQLite and MySQL protocol): column lists, result-set rows to records, and the text forms of
  * times and additional_data.
  *
  * <ul>
@@ -30,23 +30,23 @@ import java.util.Map;
  *       Long, lists as lists, objects as maps, in order); null stays SQL NULL, an empty map stays "{}".</li>
  * </ul>
  */
-final class Rows {
+public final class Rows {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final TypeReference<LinkedHashMap<String, Object>> MAP = new TypeReference<>() {
     };
 
-    static final String DAG_COLUMNS = "d.id, d.generic_id, d.name, d.stage, d.max_stage, d.maintenance_type, "
+    public static final String DAG_COLUMNS = "d.id, d.generic_id, d.name, d.stage, d.max_stage, d.maintenance_type, "
             + "d.maintenance_key, d.state, d.operator, d.start_time, d.end_time, d.additional_data";
-    static final String NODE_COLUMNS = "n.id, n.generic_id, n.name, n.state, n.operator, n.start_time, n.end_time, "
+    public static final String NODE_COLUMNS = "n.id, n.generic_id, n.name, n.state, n.operator, n.start_time, n.end_time, "
             + "n.additional_data";
-    static final String TASK_COLUMNS = "t.id, t.generic_id, t.name, t.state, t.operator, t.start_time, t.end_time, "
+    public static final String TASK_COLUMNS = "t.id, t.generic_id, t.name, t.state, t.operator, t.start_time, t.end_time, "
             + "t.additional_data, t.execute_times, t.agent_ip, t.agent_port";
 
     private Rows() {
     }
 
     /** A DAG row selected with {@link #DAG_COLUMNS}, without nodes. */
-    static Dag dag(ResultSet rs) throws SQLException {
+    public static Dag dag(ResultSet rs) throws SQLException {
         return new Dag(
                 rs.getString(2),
                 rs.getLong(1),
@@ -64,7 +64,7 @@ final class Rows {
     }
 
     /** A node row selected with {@link #NODE_COLUMNS}, with the given sub-tasks. */
-    static Node node(ResultSet rs, List<SubTask> subTasks) throws SQLException {
+    public static Node node(ResultSet rs, List<SubTask> subTasks) throws SQLException {
         return new Node(
                 rs.getString(2),
                 rs.getLong(1),
@@ -78,7 +78,7 @@ final class Rows {
     }
 
     /** A sub-task row selected with {@link #TASK_COLUMNS}, with the given log lines. */
-    static SubTask subTask(ResultSet rs, List<String> logs) throws SQLException {
+    public static SubTask subTask(ResultSet rs, List<String> logs) throws SQLException {
         String agentIp = rs.getString(10);
         int agentPort = rs.getInt(11);
         boolean noAgent = rs.wasNull() && agentIp == null;
@@ -96,15 +96,15 @@ final class Rows {
                 logs);
     }
 
-    static String time(OffsetDateTime t) {
+    public static String time(OffsetDateTime t) {
         return t == null ? null : DateTimeFormatter.ISO_OFFSET_DATE_TIME.format(t);
     }
 
-    static OffsetDateTime time(String s) {
+    public static OffsetDateTime time(String s) {
         return s == null ? null : OffsetDateTime.parse(s, DateTimeFormatter.ISO_OFFSET_DATE_TIME);
     }
 
-    static String json(Map<String, Object> m) {
+    public static String json(Map<String, Object> m) {
         if (m == null) {
             return null;
         }
@@ -115,7 +115,7 @@ final class Rows {
         }
     }
 
-    static Map<String, Object> map(String s) {
+    public static Map<String, Object> map(String s) {
         if (s == null) {
             return null;
         }
@@ -126,7 +126,7 @@ final class Rows {
         }
     }
 
-    static String name(Enum<?> e) {
+    public static String name(Enum<?> e) {
         return e == null ? null : e.name();
     }
 }
