@@ -282,9 +282,10 @@ public final class StepScripts {
         List<String> purpose = new ArrayList<>();
         if (daemon) {
             purpose.add("KILL obproxyd first (it would respawn obproxy), then");
-            signals.add("KILL obproxyd first (it would respawn obproxy): the pid in " + String.join(" or ", daemonFiles)
+            signals.add("STOP, then KILL obproxyd first (it would respawn obproxy): the pid in " + String.join(" or ", daemonFiles)
                     + " once proved, and any process named obproxyd or obproxyd.sh (or a shell running obproxyd.sh) whose"
-                    + " cwd, exe or script is under " + home + "; with its children under " + home);
+                    + " cwd, exe or script is under " + home + "; with its descendants under " + home
+                    + ", found while it is stopped");
         }
         String groupWords = s.role() == Role.OBPROXY ? "; its whole process group if it leads one" : "";
         signals.add(firstSignal + " " + what + " pid from " + String.join(" or ", serverFiles) + proof + groupWords
@@ -781,9 +782,27 @@ public final class StepScripts {
               done
               return 1
             }
-            # children PID: the live children of PID whose cwd or exe lies in the home
-            children() {
-              for cp in $(home_procs); do [ "$(ppid_of "$cp")" = "$1" ] && printf '%s ' "$cp"; done
+            # descendants PID: the live children of PID, and theirs, whose cwd or exe lies in the home (not those of the
+            # server's own pids, SPIDS, which are stopped as the server)
+            descendants() {
+              for cp in $(home_procs); do
+                cq=$cp
+                while [ "$cq" -gt 1 ] 2>/dev/null; do
+                  cq=$(ppid_of "$cq")
+                  case " ${SPIDS:-} " in *" $cq "*) break ;; esac
+                  if [ "$cq" = "$1" ]; then printf '%s ' "$cp"; break; fi
+                done
+              done
+            }
+            # freeze PID WHAT: STOP PID (once proved) and wait up to 1 s until it is stopped, so that it forks nothing
+            # more while its descendants are read
+            freeze() {
+              send STOP "$1" "$2"
+              fz_n=0
+              while [ "$fz_n" -lt 10 ] && alive "$1"; do
+                case $(awk '$1 == "State:" { print $2 }' "/proc/$1/status" 2>/dev/null) in T|t) return 0 ;; esac
+                fz_n=$((fz_n + 1)); sleep 0.1
+              done
             }
             # gone PID...: none of them is alive
             gone() { for gp in "$@"; do if alive "$gp"; then return 1; fi; done; }
@@ -872,7 +891,8 @@ public final class StepScripts {
                 return 0
               fi
               for d in ${DPIDS:-}; do
-                sf_k=$(children "$d")
+                freeze "$d" obproxyd
+                sf_k=$(descendants "$d")
                 send KILL "$d" obproxyd
                 for k in $sf_k; do case " ${SPIDS:-} " in *" $k "*) ;; *) send KILL "$k" "child of obproxyd" ;; esac; done
               done
