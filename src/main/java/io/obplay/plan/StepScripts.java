@@ -43,10 +43,11 @@ import java.util.Objects;
  *
  * <p>A process is the server's only when it is proved: {@code /proc/<pid>} exists, is not a zombie, and its cwd
  * or exe is the home or lies under {@code home + "/"}, the home taken both as declared and as resolved on the host
- * ({@code cd -P}); an obproxyd watchdog also when it is named obproxyd and its cwd, exe or script lies there. A
- * pid that is not proved is never signalled. A port is the server's when it LISTENs on the server's own address
- * (its host as resolved there, or an address its live processes listen on) or on a wildcard address; the same
- * number on another address is someone else's. "Stopped" means: no process under the home and no port of the
+ * ({@code cd -P}), and it runs as the login user, the home's owner, or the owner of that cwd or exe (a process of
+ * another user working in the home is someone else's); an obproxyd watchdog also when it is named obproxyd and its
+ * cwd, exe or script lies there. A pid that is not proved is never signalled. A port is the server's when it
+ * LISTENs on the server's own address (its host as resolved there, or an address its live processes listen on) or
+ * on a wildcard address; the same number on another address is someone else's. "Stopped" means: no process under the home and no port of the
  * server, for the settle period.
  */
 public final class StepScripts {
@@ -281,9 +282,10 @@ public final class StepScripts {
         List<String> purpose = new ArrayList<>();
         if (daemon) {
             purpose.add("KILL obproxyd first (it would respawn obproxy), then");
-            signals.add("KILL obproxyd first (it would respawn obproxy): the pid in " + String.join(" or ", daemonFiles)
+            signals.add("STOP, then KILL obproxyd first (it would respawn obproxy): the pid in " + String.join(" or ", daemonFiles)
                     + " once proved, and any process named obproxyd or obproxyd.sh (or a shell running obproxyd.sh) whose"
-                    + " cwd, exe or script is under " + home + "; with its children under " + home);
+                    + " cwd, exe or script is under " + home + "; with its descendants under " + home
+                    + ", found while it is stopped");
         }
         String groupWords = s.role() == Role.OBPROXY ? "; its whole process group if it leads one" : "";
         signals.add(firstSignal + " " + what + " pid from " + String.join(" or ", serverFiles) + proof + groupWords
@@ -523,6 +525,7 @@ public final class StepScripts {
                 SKIP="$SKIP$a "; a=$(awk '$1 == "PPid:" { print $2 }' "/proc/$a/status" 2>/dev/null)
               done
               OWN=
+              HOME_UIDS=" $(id -u) $(stat -c %u -- "$REAL_HOME" 2>/dev/null) "
             }
             in_home() {
               case $1 in "$REAL_HOME"|"$REAL_HOME"/*|"$REAL_HOME (deleted)"|"$HOME_DIR"|"$HOME_DIR"/*) return 0 ;; esac
@@ -532,10 +535,22 @@ public final class StepScripts {
             alive() {
               case $(awk '$1 == "State:" { print $2 }' "/proc/$1/status" 2>/dev/null) in ''|Z|X) return 1 ;; esac
             }
-            # ours PID: the process is alive and its cwd or exe lies in the home; sets CWD and EXE either way
+            # ours PID: the process is alive, its cwd or exe lies in the home and it runs as the server's user; sets CWD
+            # and EXE either way
             ours() {
               CWD=$(readlink "/proc/$1/cwd" 2>/dev/null); EXE=$(readlink "/proc/$1/exe" 2>/dev/null)
-              { in_home "$CWD" || in_home "$EXE"; } && alive "$1"
+              { in_home "$CWD" || in_home "$EXE"; } && alive "$1" && same_user "$1"
+            }
+            # same_user PID: PID runs as the login user, as the owner of the home, or as the owner of its cwd or exe in
+            # the home; a process of another user (a log shipper working in the log dir) is someone else's
+            same_user() {
+              su_u=$(awk '$1 == "Uid:" { print $2 }' "/proc/$1/status" 2>/dev/null)
+              [ -n "$su_u" ] || return 1
+              case $HOME_UIDS in *" $su_u "*) return 0 ;; esac
+              for su_f in "$CWD" "$EXE"; do
+                if in_home "$su_f" && [ "$(stat -c %u -- "$su_f" 2>/dev/null)" = "$su_u" ]; then return 0; fi
+              done
+              return 1
             }
             # user_of PID: the name (else the number) of the user the process runs as
             user_of() {
@@ -564,7 +579,11 @@ public final class StepScripts {
               if ! alive "$1"; then WHOSE=dead; WHY="pid $1 is not running"; return 0; fi
               if ours "$1"; then WHOSE=ours; WHY="cwd $CWD, exe ${EXE:-?}"; return 0; fi
               wu=$(user_of "$1")
-              if [ -n "$CWD" ]; then WHOSE=other; WHY="exe ${EXE:-?}, cwd $CWD, user $wu"; return 0; fi
+              if [ -n "$CWD" ]; then
+                WHOSE=other; WHY="exe ${EXE:-?}, cwd $CWD, user $wu"
+                if in_home "$CWD" || in_home "$EXE"; then WHY="$WHY: another user than the server's"; fi
+                return 0
+              fi
               wf=$(stat -c %u -- "$2" 2>/dev/null)
               if [ -n "$wf" ] && [ "$wf" != "$(awk '$1 == "Uid:" { print $2 }' "/proc/$1/status" 2>/dev/null)" ]; then
                 WHOSE=other; WHY="it runs as user $wu, the pid file belongs to user id $wf"; return 0
@@ -763,9 +782,27 @@ public final class StepScripts {
               done
               return 1
             }
-            # children PID: the live children of PID whose cwd or exe lies in the home
-            children() {
-              for cp in $(home_procs); do [ "$(ppid_of "$cp")" = "$1" ] && printf '%s ' "$cp"; done
+            # descendants PID: the live children of PID, and theirs, whose cwd or exe lies in the home (not those of the
+            # server's own pids, SPIDS, which are stopped as the server)
+            descendants() {
+              for cp in $(home_procs); do
+                cq=$cp
+                while [ "$cq" -gt 1 ] 2>/dev/null; do
+                  cq=$(ppid_of "$cq")
+                  case " ${SPIDS:-} " in *" $cq "*) break ;; esac
+                  if [ "$cq" = "$1" ]; then printf '%s ' "$cp"; break; fi
+                done
+              done
+            }
+            # freeze PID WHAT: STOP PID (once proved) and wait up to 1 s until it is stopped, so that it forks nothing
+            # more while its descendants are read
+            freeze() {
+              send STOP "$1" "$2"
+              fz_n=0
+              while [ "$fz_n" -lt 10 ] && alive "$1"; do
+                case $(awk '$1 == "State:" { print $2 }' "/proc/$1/status" 2>/dev/null) in T|t) return 0 ;; esac
+                fz_n=$((fz_n + 1)); sleep 0.1
+              done
             }
             # gone PID...: none of them is alive
             gone() { for gp in "$@"; do if alive "$gp"; then return 1; fi; done; }
@@ -854,7 +891,8 @@ public final class StepScripts {
                 return 0
               fi
               for d in ${DPIDS:-}; do
-                sf_k=$(children "$d")
+                freeze "$d" obproxyd
+                sf_k=$(descendants "$d")
                 send KILL "$d" obproxyd
                 for k in $sf_k; do case " ${SPIDS:-} " in *" $k "*) ;; *) send KILL "$k" "child of obproxyd" ;; esac; done
               done
@@ -897,7 +935,10 @@ public final class StepScripts {
               ours "$1" && return 0
               [ -n "$id_sh" ] || return 1
               case $id_sh in /*) ;; *) id_sh=${CWD:-}/$id_sh ;; esac
-              in_home "$id_sh" || in_home "$(readlink -f -- "$id_sh" 2>/dev/null)"
+              in_home "$id_sh" || in_home "$(readlink -f -- "$id_sh" 2>/dev/null)" || return 1
+              id_u=$(awk '$1 == "Uid:" { print $2 }' "/proc/$1/status" 2>/dev/null)
+              case $HOME_UIDS in *" $id_u "*) return 0 ;; esac
+              [ -n "$id_u" ] && [ "$(stat -L -c %u -- "$id_sh" 2>/dev/null)" = "$id_u" ]
             }
             # find_daemons FILE...: DPIDS = the obproxyd watchdogs of this obproxy: the pid in each FILE once proved, and
             # every live process that is_daemon finds, whatever its pid file says; says how each one was found

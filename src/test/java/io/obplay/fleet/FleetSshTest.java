@@ -747,6 +747,16 @@ class FleetSshTest {
                     + " " + Files.readString(childLog));
             assertTrue(TestHosts.await(() -> h2.fileExists(OB_HOME + "/started"), Duration.ofSeconds(20)),
                     "the slow script runs on h2");
+            // h1's stage 2 ends on the host a moment before obplay records it: kill only once it is recorded, so that
+            // the kill falls where the test means it to (h1 done, h2 running), not between h1's exit and its record
+            assertTrue(TestHosts.await(() -> {
+                try (Store s = SqliteStore.open(state)) {
+                    return s.dags(1).stream().findFirst().flatMap(x -> s.dag(x.dagId()))
+                            .map(d -> task(d, 2, h1).state() == State.SUCCEED).orElse(false);
+                } catch (RuntimeException e) {
+                    return false;
+                }
+            }, Duration.ofSeconds(20)), "obplay records h1's stage 2 as SUCCEED while h2's runs");
         } finally {
             child.destroyForcibly();
             assertTrue(child.waitFor(20, TimeUnit.SECONDS));

@@ -595,7 +595,7 @@ class StepScriptsTest {
             assertFalse(Files.exists(Path.of(s.pidFiles().get("daemon"))));
             assertFalse(Files.exists(home.resolve("run/obproxy.pid")));
             assertEquals(3, script.signals().size());
-            assertTrue(script.signals().get(0).startsWith("KILL obproxyd first (it would respawn obproxy): the pid in "
+            assertTrue(script.signals().get(0).startsWith("STOP, then KILL obproxyd first (it would respawn obproxy): the pid in "
                     + s.pidFiles().get("daemon") + " once proved, and any process named obproxyd"), script.signals().get(0));
             assertTrue(script.signals().get(1).startsWith("TERM obproxy pid from " + home + "/run/obproxy.pid"));
             assertTrue(script.signals().get(2).startsWith("KILL obproxy after 5s grace if still running; stopped once nothing"
