@@ -44,6 +44,11 @@
 # own slice of it. The replay cache holds every accepted header until its ts, at most 100,000: past that the
 # shim answers 429 Security.Authentication.TooManyRequests, which this script would show as non-2xx.
 #
+# The table also gives each server's CPU time per request (user + system, from /proc/PID/stat, over the measured
+# run), and what the DAG GET costs beyond the crypto floor. It moves less with other load than requests/s do, but
+# it counts the JIT's and the collector's threads too: compare jars by it only after the same warm-up, and never on
+# a machine so loaded that the JIT has not finished (the crypto floor has no warm-up run of its own).
+#
 # Everything started is ended on exit, also on Ctrl-C; TMP is removed. Exit status: 0 when every run got only
 # 2xx answers (and at least one); otherwise 1 with --smoke, 2 without (the table is printed either way); 1 for
 # setup errors (a missing tool, a server that does not start, a DAG that cannot be made).
@@ -208,17 +213,26 @@ headers() { # MODE ARGS...: bench/shim/Headers.java against the shim (the passwo
 
 # ------------------------------------------------------------------------------------------------ wrk
 
-# wrk_run NAME URL [wrk args...]: runs wrk, keeps its output in TMP/wrk-NAME.txt (and shows it)
+# cpu_ticks PID: the process's user + system CPU time so far, in clock ticks (/proc/PID/stat fields 14 and 15)
+cpu_ticks() {
+  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+TICKS=$(getconf CLK_TCK)
+
+# wrk_run NAME URL [wrk args...]: runs wrk, keeps its output in TMP/wrk-NAME.txt (and shows it); with SERVER_PID
+# set, also the CPU time that server used meanwhile, in TMP/cpu-NAME.txt (ticks)
 wrk_run() {
-  local name=$1 url=$2 secs
+  local name=$1 url=$2 secs t0=""
   shift 2
   secs=$DURATION
   [[ $name != warmup-* ]] || secs=$WARMUP
+  [ -z "${SERVER_PID:-}" ] || t0=$(cpu_ticks "$SERVER_PID")
   "${wrk_pin[@]}" wrk -t "$THREADS" -c "$CONNECTIONS" -d "${secs}s" --latency "$url" "$@" > "$tmp/wrk-$name.txt" 2>&1 || {
     cat "$tmp/wrk-$name.txt" >&2
     echo "shim.sh: wrk failed ($name)" >&2
     return 1
   }
+  [ -z "$t0" ] || echo $(($(cpu_ticks "$SERVER_PID") - t0)) > "$tmp/cpu-$name.txt"
   [[ $name == warmup-* ]] || sed 's/^/    /' "$tmp/wrk-$name.txt"
 }
 
@@ -255,13 +269,15 @@ rows=()
 failures=()
 
 record() { # MODE TARGET NAME
-  local f="$tmp/wrk-$3.txt" rps p99 requests non2xx errors
+  local f="$tmp/wrk-$3.txt" rps p99 requests non2xx errors cpu
   rps=$(wrk_field "$f" rps)
   p99=$(wrk_field "$f" p99)
   requests=$(wrk_field "$f" requests)
   non2xx=$(wrk_field "$f" non2xx)
   errors=$(wrk_field "$f" errors)
-  rows+=("$1|$2|$rps|$p99|$((requests - non2xx))|$non2xx|$errors")
+  cpu=$(awk -v t="$(cat "$tmp/cpu-$3.txt" 2> /dev/null || echo 0)" -v hz="$TICKS" -v n="$requests" \
+    'BEGIN { printf "%.0f", (n > 0 ? t / hz * 1e6 / n : 0) }')
+  rows+=("$1|$2|$rps|$p99|$((requests - non2xx))|$non2xx|$errors|$cpu")
   if [ "$((requests - non2xx))" -le 0 ] || [ "$non2xx" -gt 0 ]; then
     failures+=("nodelay=$1 $2: $((requests - non2xx)) 2xx, $non2xx non-2xx")
   fi
@@ -313,14 +329,14 @@ for mode in "${modes[@]}"; do
   fi
 
   echo "-- floor: GET $floor_url"
-  wrk_run "floor-$mode" "$floor_url"
+  SERVER_PID=${pids[1]} wrk_run "floor-$mode" "$floor_url"
   record "$mode" "floor (bare JDK HttpServer)" "floor-$mode"
   echo "-- shim: GET $info_url (no auth)"
-  wrk_run "info-$mode" "$info_url"
+  SERVER_PID=${pids[0]} wrk_run "info-$mode" "$info_url"
   record "$mode" "shim GET /api/v1/info" "info-$mode"
   echo "-- shim: GET $dag_url$path (auth v2, a distinct header per request)"
   before=$(wc -l < "$shim_log")
-  wrk_run "dag-$mode" "$dag_url$path" -s bench/shim/dag.lua -- "$tmp/pool-$mode" "$path" "$THREADS"
+  SERVER_PID=${pids[0]} wrk_run "dag-$mode" "$dag_url$path" -s bench/shim/dag.lua -- "$tmp/pool-$mode" "$path" "$THREADS"
   record "$mode" "shim GET /api/v1/task/dag/{id} (auth v2)" "dag-$mode"
   echo "    the shim's answers to those (access log: count, status, errCode):"
   answers_since "$shim_log" "$before" | sed 's/^/    /'
@@ -329,7 +345,7 @@ for mode in "${modes[@]}"; do
   fi
   echo "-- crypto floor: GET http://127.0.0.1:$crypto_port$path (the RSA of each header, nothing else)"
   headers pool --uri "$path" --count "$pool" --ttl $((DURATION + 60)) --out "$tmp/pool-crypto-$mode" --threads "$(nproc)" 2> /dev/null
-  wrk_run "crypto-$mode" "http://127.0.0.1:$crypto_port$path" -s bench/shim/dag.lua -- "$tmp/pool-crypto-$mode" "$path" "$THREADS"
+  SERVER_PID=${pids[2]} wrk_run "crypto-$mode" "http://127.0.0.1:$crypto_port$path" -s bench/shim/dag.lua -- "$tmp/pool-crypto-$mode" "$path" "$THREADS"
   record "$mode" "crypto floor (bare + RSA of each header)" "crypto-$mode"
   stop_pids
 done
@@ -338,16 +354,16 @@ done
 
 echo
 echo "wrk -t $THREADS -c $CONNECTIONS -d ${DURATION}s on $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-8s %-42s %10s %10s %9s %8s %7s %8s\n' nodelay target requests/s p99_ms 2xx non-2xx errors vs_floor
+printf '%-8s %-42s %10s %10s %9s %8s %7s %8s %11s\n' nodelay target requests/s p99_ms 2xx non-2xx errors vs_floor cpu_us/req
 for r in "${rows[@]}"; do
-  IFS='|' read -r mode target rps p99 ok bad errors <<< "$r"
+  IFS='|' read -r mode target rps p99 ok bad errors cpu <<< "$r"
   floor=0
   for f in "${rows[@]}"; do
     IFS='|' read -r m t x _ <<< "$f"
     [ "$m" != "$mode" ] || [[ $t != floor* ]] || floor=$x
   done
-  awk -v m="$mode" -v t="$target" -v r="$rps" -v p="$p99" -v o="$ok" -v b="$bad" -v e="$errors" -v f="$floor" \
-    'BEGIN { printf "%-8s %-42s %10.1f %10.2f %9d %8d %7d %8s\n", m, t, r, p, o, b, e, (f > 0 ? sprintf("%.3f", r / f) : "-") }'
+  awk -v m="$mode" -v t="$target" -v r="$rps" -v p="$p99" -v o="$ok" -v b="$bad" -v e="$errors" -v f="$floor" -v c="$cpu" \
+    'BEGIN { printf "%-8s %-42s %10.1f %10.2f %9d %8d %7d %8s %11d\n", m, t, r, p, o, b, e, (f > 0 ? sprintf("%.3f", r / f) : "-"), c }'
 done
 for r in "${rows[@]}"; do
   IFS='|' read -r mode target rps _ <<< "$r"
@@ -362,6 +378,10 @@ for r in "${rows[@]}"; do
     if [ "$m" = "$mode" ] && [[ $t == crypto* ]]; then
       awk -v m="$mode" -v r="$rps" -v f="$x" 'BEGIN { q = f > 0 ? r / f : 0
         printf "auth v2 DAG GET vs the crypto floor (the RSA every obshell-compatible server must do), nodelay %s: %.1f%%\n", m, 100 * q }'
+      IFS='|' read -r _ _ _ _ _ _ _ dag_cpu <<< "$r"
+      IFS='|' read -r _ _ _ _ _ _ _ crypto_cpu <<< "$f"
+      echo "server CPU per auth v2 DAG GET, nodelay $mode: ${dag_cpu} us, of which the crypto floor's ${crypto_cpu} us;" \
+        "obplay's own: $((dag_cpu - crypto_cpu)) us"
     fi
   done
 done

@@ -66,12 +66,11 @@ public final class DagControl {
      * nothing is only read.
      */
     public Optional<Dag> reconcile(long dagId) {
-        // the owner before the DAG: an owner changes only with the state, so a stale owner comes with an older
-        // state, and "orphan" is decided again inside the transition anyway
-        String owner = store.owner(dagId).orElse(null);
-        Optional<Dag> found = store.dag(dagId);
-        if (found.isEmpty() || reconciled(found.get(), owner).isEmpty()) {
-            return found;
+        // the owner no later than the DAG (Store.ownedDag): a stale owner comes with an older state, and "orphan"
+        // is decided again inside the transition anyway
+        Optional<Store.OwnedDag> found = store.ownedDag(dagId);
+        if (found.isEmpty() || reconciled(found.get().dag(), found.get().owner()).isEmpty()) {
+            return found.map(Store.OwnedDag::dag);
         }
         try {
             return Optional.of(store.transition(dagId, this::reconciled));

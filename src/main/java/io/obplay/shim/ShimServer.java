@@ -32,7 +32,6 @@ import java.net.SocketAddress;
 import java.net.URLDecoder;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
@@ -44,6 +43,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -157,7 +157,6 @@ public final class ShimServer implements AutoCloseable {
     private final Object idle = new Object();
     private final AtomicBoolean stopping = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
-    private final SecureRandom random = new SecureRandom();
     private final String agentAddress;
     private final InetAddress listen;
     private final boolean tls;
@@ -535,9 +534,9 @@ public final class ShimServer implements AutoCloseable {
         if (given != null && !given.isBlank() && given.length() <= 128 && given.chars().allMatch(ch -> ch > 32 && ch < 127)) {
             return given;
         }
-        byte[] b = new byte[8];
-        random.nextBytes(b);
-        return HexFormat.of().formatHex(b);
+        // only unique, not secret (it is sent back in the answer): no SecureRandom, whose one lock every request
+        // would queue on
+        return HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
     }
 
     /** Writes the answer in obshell's envelope, then logs it and ends the exchange. */

@@ -1,7 +1,6 @@
 package io.obplay.store;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.obplay.plan.Dag;
 import io.obplay.plan.ExecuteAgent;
@@ -14,7 +13,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeFormatter;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -27,13 +25,12 @@ import java.util.Map;
  *       the offset and every nanosecond; obshell's unset time (year 1) is stored as such, a null time as SQL
  *       NULL.</li>
  *   <li>additional_data is JSON text; it reads back as the map Jackson gives (ints as Integer, larger as
- *       Long, lists as lists, objects as maps, in order); null stays SQL NULL, an empty map stays "{}".</li>
+ *       Long, lists as lists, objects as maps, in order), parsed when first read; null stays SQL NULL, an empty
+ *       map stays "{}".</li>
  * </ul>
  */
 public final class Rows {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final TypeReference<LinkedHashMap<String, Object>> MAP = new TypeReference<>() {
-    };
 
     public static final String DAG_COLUMNS = "d.id, d.generic_id, d.name, d.stage, d.max_stage, d.maintenance_type, "
             + "d.maintenance_key, d.state, d.operator, d.start_time, d.end_time, d.additional_data";
@@ -108,6 +105,9 @@ public final class Rows {
         if (m == null) {
             return null;
         }
+        if (m instanceof StoredJson stored) {
+            return stored.json();
+        }
         try {
             return JSON.writeValueAsString(m);
         } catch (JsonProcessingException e) {
@@ -115,15 +115,12 @@ public final class Rows {
         }
     }
 
+    /**
+     * Stored additional_data as a map, parsed when first read ({@link StoredJson}: a DAG read only to be answered
+     * is written out as stored, without a parse and a re-serialization).
+     */
     public static Map<String, Object> map(String s) {
-        if (s == null) {
-            return null;
-        }
-        try {
-            return JSON.readValue(s, MAP);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("stored additional_data is not a JSON object: " + e.getOriginalMessage(), e);
-        }
+        return s == null ? null : new StoredJson(s);
     }
 
     public static String name(Enum<?> e) {

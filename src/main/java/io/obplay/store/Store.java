@@ -90,6 +90,20 @@ public interface Store extends AutoCloseable {
 
     Optional<String> owner(long dagId);
 
+    /**
+     * The DAG with the owner recorded for it, or empty when there is no such DAG. The owner is read no later than
+     * the DAG (an owner changes only with the state, so a stale owner comes with an older state, never a newer
+     * one); a store that can reads both in one read transaction.
+     */
+    default Optional<OwnedDag> ownedDag(long dagId) {
+        String owner = owner(dagId).orElse(null);
+        return dag(dagId).map(d -> new OwnedDag(d, owner));
+    }
+
+    /** A DAG and the process recorded as driving it ({@code pid@hostname}; null for none). */
+    record OwnedDag(Dag dag, String owner) {
+    }
+
     // ------------------------------------------------------------------------------------------------ leases
 
     /**

@@ -636,6 +636,16 @@ public final class MysqlStore implements Store {
         return tx(c -> owner(c, dagId));
     }
 
+    @Override
+    public Optional<OwnedDag> ownedDag(long dagId) {
+        // one connection and round trips in a row; at READ COMMITTED each statement sees what was committed when it
+        // began, so the owner is still read no later than the DAG
+        return tx(c -> {
+            String owner = owner(c, dagId).orElse(null);
+            return readDag(c, dagId).map(d -> new OwnedDag(d, owner));
+        });
+    }
+
     private static Optional<String> owner(Connection c, long dagId) throws SQLException {
         try (PreparedStatement ps = prepare(c, "SELECT owner FROM dags WHERE id = ?", dagId);
              ResultSet rs = ps.executeQuery()) {

@@ -497,6 +497,14 @@ public final class SqliteStore implements Store {
         return tx(false, c -> owner(c, dagId));
     }
 
+    @Override
+    public Optional<OwnedDag> ownedDag(long dagId) {
+        return tx(false, c -> {
+            String owner = owner(c, dagId).orElse(null);
+            return readDag(c, dagId).map(d -> new OwnedDag(d, owner));
+        });
+    }
+
     private static Optional<String> owner(Connection c, long dagId) throws SQLException {
         try (PreparedStatement ps = prepare(c, "SELECT owner FROM dags WHERE id = ?", dagId);
              ResultSet rs = ps.executeQuery()) {
