@@ -33,7 +33,7 @@ public record GateTiming(Duration pause, Duration interval, Duration timeout) {
         }
     }
 
-    /** No pause, a check every 3 s (as obshell's and OBD's loops), {@code timeout} in all. */
+    /** No pause, a check every 3 s (OBD's {@code broken_sql} sleeps 3 s; obshell's upgrade 5 s), {@code timeout} in all. */
     public static GateTiming of(Duration timeout) {
         return new GateTiming(Duration.ZERO, DEFAULT_INTERVAL, timeout);
     }

@@ -21,7 +21,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * {@code duration}, {@code status}, {@code traceId}, {@code data}, {@code error}) around {@code http.AgentStatus}
  * ({@code ob/agent/lib/http/status.go:27}: {@code agent}, {@code state}, {@code version}, {@code pid},
  * {@code startAt}, {@code port}, {@code obState}, {@code sqlPort}, {@code underMaintenance}). {@code obState} is
- * 0..3 as {@code ob/agent/repository/db/oceanbase/status.go:19-37} names them.
+ * 0..3 as {@code ob/agent/repository/db/oceanbase/status.go:19-38} names them.
  */
 final class ObshellStatusCheck implements GateCheck {
     static final int AVAILABLE = 3;

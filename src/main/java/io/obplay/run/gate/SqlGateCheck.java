@@ -16,7 +16,7 @@ import java.util.Set;
  * two queries.
  *
  * <p>The conditions are obshell's before it moves on in a rolling upgrade: {@code waitAllObSeverAvailable}
- * ({@code ob/agent/executor/ob/upgrade_ob_restart.go:161-186}, oceanbase/obshell at 61ee147) counts
+ * ({@code ob/agent/executor/ob/upgrade_ob_restart.go:162-186}, oceanbase/obshell at 61ee147) counts
  * <pre>select count(*) from oceanbase.DBA_OB_SERVERS where STATUS != 'ACTIVE' or STOP_TIME is not NULL or START_SERVICE_TIME is NULL
  * select count(*) from oceanbase.GV$OB_LOG_STAT where in_sync = 'NO'</pre>
  * ({@code GetInactiveServerCount} / {@code GetNotInSyncServerCount}, {@code ob/agent/service/obcluster/obcluster.go:498,507})
