@@ -9,6 +9,10 @@ Python 3 standard library only; works on Python 3.7 and later.
   standin.py watchdog --home H --pidfile run/obproxyd-IP-PORT.pid --child-pidfile run/obproxy.pid
                    -- <serve args...>
   standin.py start-demo --root DIR [--base-port 30881] [--bind 127.0.0.1]
+  standin.py install --home H --kind observer|obproxy --ports A,B [--bind ADDR] [--pidfile P | --no-pidfile]
+                   [--listen-delay S] [--fault 'crash [why]'|never-listen|'late S'] [--watchdog obproxyd.sh]
+      then, as obshell starts an installed server:  cd H; LD_LIBRARY_PATH=H/lib H/bin/observer
+      (see the section "install" below and examples/standin/README.md)
 
 What a stand-in does, like the real server:
   * runs with cwd = its home (obplay proves identity by /proc/<pid>/cwd lying under the home);
@@ -399,7 +403,8 @@ def cmd_watchdog(a, serve_args, spawn_cmd=None, record_child=False):
 
     def spawn():
         try:
-            p = subprocess.Popen(spawn_cmd, stdin=subprocess.DEVNULL, cwd=child_home,
+            p = subprocess.Popen(spawn_cmd, stdin=subprocess.DEVNULL,
+                                 cwd=child_home if record_child else None,
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             out, _ = p.communicate(timeout=15)
         except Exception as e:
@@ -720,7 +725,8 @@ def installed_watchdog(args):
                            child_pidfile="run/obproxy-%s-%s.pid" % (ip, port), interval=0.3,
                            foreground=False)
     old = read_pid_file(resolve(home, a.pidfile))
-    if pid_alive(old) and (proc_cwd(old) or "").startswith(home):
+    old_cwd = proc_cwd(old) if pid_alive(old) else None
+    if old_cwd and (old_cwd == home or old_cwd.startswith(home + os.sep)):
         try:  # OBD's obproxyd.sh kills the watchdog named by its pid file before it takes over
             os.kill(old, signal.SIGKILL)
         except OSError:
