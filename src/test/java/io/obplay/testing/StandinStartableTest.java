@@ -227,6 +227,30 @@ class StandinStartableTest {
     }
 
     @Test
+    void aBusyPortAtListenTimeEndsTheDaemonAfterTheStartReturned0() throws Exception {
+        Path first = tmp.resolve("first");
+        int[] ports = twoPorts();
+        install(first, "observer", ports, "--listen-delay", "0");
+        Started a = startAsObshell(first, "observer");
+        long running = readPid(first.resolve("run/observer.pid"));
+        started.add(running);
+        assertTrue(TestHosts.await(() -> TestHosts.canConnect(BIND, ports[0], 200), Duration.ofSeconds(10)));
+
+        Path second = tmp.resolve("second");
+        install(second, "observer", ports, "--listen-delay", "0.2");
+        Started b = startAsObshell(second, "observer");
+        assertEquals(0, a.exitCode());
+        assertEquals(0, b.exitCode(), "it had daemonized before it found the port taken: " + b.output());
+        long loser = readPid(second.resolve("run/observer.pid"));
+        started.add(loser);
+        assertTrue(TestHosts.await(() -> !TestHosts.localPidAlive(loser), Duration.ofSeconds(5)), "it exits");
+        List<String> log = logLines(second.resolve("log/observer.log"));
+        assertEquals("observer: ERROR: exiting: port " + ports[0] + " on " + BIND + " is busy (already in use)",
+                log.get(log.size() - 1).replaceFirst("^\\[[^]]*\\] \\[\\d+\\] ", ""), log.toString());
+        assertTrue(TestHosts.localPidAlive(running), "the first one is untouched");
+    }
+
+    @Test
     void withoutItsConfigItRefusesToStart() throws Exception {
         Path home = tmp.resolve("noconf");
         install(home, "observer", twoPorts());
