@@ -9,6 +9,10 @@ Python 3 standard library only; works on Python 3.7 and later.
   standin.py watchdog --home H --pidfile run/obproxyd-IP-PORT.pid --child-pidfile run/obproxy.pid
                    -- <serve args...>
   standin.py start-demo --root DIR [--base-port 30881] [--bind 127.0.0.1]
+  standin.py install --home H --kind observer|obproxy --ports A,B [--bind ADDR] [--pidfile P | --no-pidfile]
+                   [--listen-delay S] [--fault 'crash [why]'|never-listen|'late S'] [--watchdog obproxyd.sh]
+      then, as obshell starts an installed server:  cd H; LD_LIBRARY_PATH=H/lib H/bin/observer
+      (see the section "install" below and examples/standin/README.md)
 
 What a stand-in does, like the real server:
   * runs with cwd = its home (obplay proves identity by /proc/<pid>/cwd lying under the home);
@@ -27,6 +31,7 @@ test at once. A busy port makes the command exit non-zero with a message.
 import argparse
 import errno
 import os
+import re
 import select
 import signal
 import socket
@@ -249,8 +254,11 @@ def finish_caller(what, reply):
 # ---------------------------------------------------------------------------------------------
 # serve
 
-def serve_loop(name, socks, ignore_term, term_delay):
+def serve_loop(name, socks, ignore_term, term_delay, later=None):
+    """Accepts on `socks` until signalled. `later` = (monotonic time, fn): at that time fn() is
+    called and the sockets it returns are listened on too (a server that listens late)."""
     state = {"term_at": None}
+    socks = list(socks)
 
     def on_signal(signum, frame):
         signame = {signal.SIGTERM: "SIGTERM", signal.SIGINT: "SIGINT"}.get(signum, str(signum))
@@ -276,6 +284,13 @@ def serve_loop(name, socks, ignore_term, term_delay):
             timeout = state["term_at"] - time.monotonic()
             if timeout <= 0:
                 break
+        if later is not None:
+            wait = later[0] - time.monotonic()
+            if wait <= 0:
+                socks.extend(later[1]())
+                later = None
+            elif timeout is None or wait < timeout:
+                timeout = wait
         try:
             ready, _, _ = select.select(socks + [wake_r], [], [], timeout)
         except (IOError, OSError, select.error) as e:
@@ -358,7 +373,9 @@ def serve_option(args, opt):
     return None
 
 
-def cmd_watchdog(a, serve_args):
+def cmd_watchdog(a, serve_args, spawn_cmd=None, record_child=False):
+    """spawn_cmd: what to run (default this file's `serve` with serve_args); record_child: write
+    the pid the child prints (pid=N) into the child pid file, as OBD's obproxyd.sh does."""
     home = os.path.abspath(a.home)
     if serve_option(serve_args, "--home") is None:
         serve_args = ["--home", home] + serve_args
@@ -372,8 +389,8 @@ def cmd_watchdog(a, serve_args):
     for d in (home, os.path.join(home, "log"), os.path.dirname(pidfile)):
         if d and not os.path.isdir(d):
             os.makedirs(d)
-    me = os.path.abspath(__file__)
-    spawn_cmd = [sys.executable, me, "serve"] + serve_args
+    if spawn_cmd is None:
+        spawn_cmd = [sys.executable, os.path.abspath(__file__), "serve"] + serve_args
     log_path = os.path.join(home, "log", a.name + ".log")
 
     def child_running():
@@ -387,6 +404,7 @@ def cmd_watchdog(a, serve_args):
     def spawn():
         try:
             p = subprocess.Popen(spawn_cmd, stdin=subprocess.DEVNULL,
+                                 cwd=child_home if record_child else None,
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             out, _ = p.communicate(timeout=15)
         except Exception as e:
@@ -395,6 +413,14 @@ def cmd_watchdog(a, serve_args):
         if p.returncode != 0:
             return text or ("serve exited with status %d" % p.returncode)
         log("%s: started child: %s" % (a.name, text))
+        if record_child:
+            found = re.search(r"pid=(\d+)", text)
+            if not found:
+                return "the child printed no pid=N: %r" % text
+            try:
+                write_pid_file(child_pidfile, int(found.group(1)))
+            except (IOError, OSError) as e:
+                return "cannot write %s: %s" % (child_pidfile, e)
         return None
 
     def run(report):
@@ -545,9 +571,238 @@ def cmd_start_demo(a):
 
 
 # ---------------------------------------------------------------------------------------------
+# install: startable stand-ins (bin/observer, bin/obproxy, obproxyd.sh in a server's home)
+#
+# `install` copies this very file to <home>/bin/observer or <home>/bin/obproxy. Run under that name
+# (as obshell runs an installed server: `cd <home>; LD_LIBRARY_PATH=<home>/lib <home>/bin/observer`,
+# no arguments), it is the server: it reads its config from etc/ under its cwd, daemonizes (the
+# command exits 0 once the daemon has written its pid file), listens after a delay, and logs to
+# log/<kind>.log. A fault file etc/standin.fault makes it crash at start, never listen, or listen late.
+
+KINDS = {
+    # kind: (config file under the home, its port keys in order of --ports)
+    "observer": ("etc/observer.config.bin", ("mysql_port", "rpc_port")),
+    "obproxy": ("etc/obproxy_config.bin", ("listen_port", "prometheus_listen_port")),
+}
+FAULT_FILE = "etc/standin.fault"
+CONFIG_HEADER = ("# stand-in %s config written by standin.py install: key=value lines, not OceanBase's\n"
+                 "# binary format. pidfile= (empty) writes no pid file; listen_delay is in seconds.\n")
+
+
+def read_config(path):
+    """key=value lines; '#' starts a comment line. Returns a dict, or raises StartError."""
+    conf = {}
+    try:
+        with open(path) as f:
+            for n, line in enumerate(f, 1):
+                line = line.strip()
+                if not line or line.startswith("#"):
+                    continue
+                if "=" not in line:
+                    raise StartError("%s:%d: not key=value: %r" % (path, n, line))
+                k, v = line.split("=", 1)
+                conf[k.strip()] = v.strip()
+    except (IOError, OSError) as e:
+        raise StartError("cannot read %s: %s" % (path, e.strerror or e))
+    return conf
+
+
+def read_fault(home):
+    """The first line of etc/standin.fault: ('crash', reason) | ('never-listen', None) |
+    ('late', seconds) | (None, None) when there is no such file."""
+    path = os.path.join(home, FAULT_FILE)
+    try:
+        with open(path) as f:
+            line = (f.readline() or "").strip()
+    except (IOError, OSError):
+        return None, None
+    word, _, rest = line.partition(" ")
+    rest = rest.strip()
+    if word == "crash":
+        return "crash", rest or "told to crash by %s" % FAULT_FILE
+    if word == "never-listen":
+        return "never-listen", None
+    if word == "late":
+        try:
+            return "late", float(rest)
+        except ValueError:
+            raise StartError("%s: 'late' needs seconds, got %r" % (path, rest))
+    raise StartError("%s: unknown fault %r (crash [reason] | never-listen | late SECONDS)" % (path, line))
+
+
+def installed_server(kind, args):
+    """The program run as <home>/bin/observer or <home>/bin/obproxy."""
+    home = os.getcwd()
+    conf_rel, port_keys = KINDS[kind]
+    conf_path = os.path.join(home, conf_rel)
+    listen_override = None
+    if kind == "obproxy" and "--listen_port" in args:  # obproxyd.sh runs `bin/obproxy --listen_port P`
+        i = args.index("--listen_port")
+        listen_override = args[i + 1] if i + 1 < len(args) else ""
+    try:
+        if not os.path.isfile(conf_path):
+            raise StartError("%s does not exist under %s (run me from the home, as obshell does)"
+                             % (conf_rel, home))
+        conf = read_config(conf_path)
+        if listen_override is not None:
+            conf["listen_port"] = listen_override
+        ports = parse_ports(",".join(conf.get(k, "") for k in port_keys))
+        bind = conf.get("bind", "0.0.0.0")
+        pidfile = conf.get("pidfile", "run/%s.pid" % kind)
+        pidfile = resolve(home, pidfile) if pidfile else None
+        delay = float(conf.get("listen_delay", "0") or 0)
+        term_delay = float(conf.get("term_delay", "0.2") or 0.2)
+        ignore_term = conf.get("ignore_term", "0") in ("1", "true", "yes")
+        fault, fault_arg = read_fault(home)
+        log_dir = os.path.join(home, "log")
+        if not os.path.isdir(log_dir):
+            os.makedirs(log_dir)
+    except (StartError, ValueError, IOError, OSError) as e:
+        sys.stderr.write("standin %s: %s\n" % (kind, e))
+        return EXIT_START_FAILED
+    if fault == "late":
+        delay = fault_arg
+    log_path = os.path.join(home, "log", kind + ".log")
+
+    def bind_now():
+        try:
+            socks = listen_all(bind, ports)
+        except StartError as e:
+            log("%s: ERROR: exiting: %s" % (kind, e))
+            raise SystemExit(EXIT_START_FAILED)
+        log("%s: listening on %s:%s" % (kind, bind, ",".join(str(p) for p in ports)))
+        return socks
+
+    def run(report):
+        set_comm(kind)
+        if pidfile:
+            try:
+                write_pid_file(pidfile, os.getpid())
+            except (IOError, OSError) as e:
+                report("cannot write pid file %s: %s" % (pidfile, e))
+                return EXIT_START_FAILED
+        log("%s: started pid=%d cwd=%s config=%s pidfile=%s ports=%s listen_delay=%.2fs fault=%s"
+            % (kind, os.getpid(), os.getcwd(), conf_rel, pidfile or "(none)",
+               ",".join(str(p) for p in ports), delay, fault or "none"))
+        report(None)
+        if fault == "crash":
+            time.sleep(0.1)
+            log("%s: ERROR: crashing at start: %s" % (kind, fault_arg))
+            return EXIT_START_FAILED
+        if fault == "never-listen":
+            log("%s: never listening (%s says never-listen)" % (kind, FAULT_FILE))
+            return serve_loop(kind, [], ignore_term, term_delay)
+        return serve_loop(kind, [], ignore_term, term_delay, later=(time.monotonic() + delay, bind_now))
+
+    reply = daemonize(home, log_path, [], run).strip()
+    if reply.startswith("OK "):
+        print("%s: daemonized, pid=%s" % (kind, reply[3:].strip()))
+        sys.stdout.flush()
+        return 0
+    sys.stderr.write("standin %s: %s\n" % (kind, reply[4:] if reply.startswith("ERR ") else
+                                            "the daemon died before it was ready (see %s)" % log_path))
+    return EXIT_START_FAILED
+
+
+OBPROXYD_SH = """#!/bin/bash
+# Stand-in of OBD's obproxyd.sh (plugins/obproxy/*/obproxyd.sh), written by standin.py install.
+# Usage, as OBD runs it: bash obproxyd.sh <home> <ip> <listen_port> [daemon]
+# It runs <home>/bin/obproxy's watchdog mode: a daemon (comm obproxyd) that writes
+# <home>/run/obproxyd-<ip>-<port>.pid and keeps `cd <home>; bin/obproxy --listen_port <port>` running,
+# writing that obproxy's pid to <home>/run/obproxy-<ip>-<port>.pid.
+exec "$1/bin/obproxy" --standin-obproxyd "$@"
+"""
+
+
+def installed_watchdog(args):
+    """bin/obproxy --standin-obproxyd <home> <ip> <port> [daemon] (what obproxyd.sh runs)."""
+    if len(args) < 3:
+        sys.stderr.write("usage: obproxyd.sh <home> <ip> <listen_port> [daemon]\n")
+        return EXIT_USAGE
+    home, ip, port = os.path.abspath(args[0]), args[1], args[2]
+    me = os.path.join(home, "bin", "obproxy")
+    a = argparse.Namespace(home=home, name="obproxyd", pidfile="run/obproxyd-%s-%s.pid" % (ip, port),
+                           child_pidfile="run/obproxy-%s-%s.pid" % (ip, port), interval=0.3,
+                           foreground=False)
+    old = read_pid_file(resolve(home, a.pidfile))
+    old_cwd = proc_cwd(old) if pid_alive(old) else None
+    if old_cwd and (old_cwd == home or old_cwd.startswith(home + os.sep)):
+        try:  # OBD's obproxyd.sh kills the watchdog named by its pid file before it takes over
+            os.kill(old, signal.SIGKILL)
+        except OSError:
+            pass
+    return cmd_watchdog(a, [], spawn_cmd=[me, "--listen_port", port], record_child=True)
+
+
+def cmd_install(a):
+    home = os.path.abspath(a.home)
+    conf_rel, port_keys = KINDS[a.kind]
+    try:
+        ports = parse_ports(a.ports)
+    except StartError as e:
+        sys.stderr.write("standin: install: %s\n" % e)
+        return EXIT_USAGE
+    if len(ports) != len(port_keys):
+        sys.stderr.write("standin: install: --ports needs %d ports (%s)\n" % (len(port_keys), ",".join(port_keys)))
+        return EXIT_USAGE
+    if a.fault:
+        try:
+            word = a.fault.split()[0]
+        except IndexError:
+            word = ""
+        if word not in ("crash", "never-listen", "late"):
+            sys.stderr.write("standin: install: --fault is crash [reason] | never-listen | late SECONDS\n")
+            return EXIT_USAGE
+    for d in ("bin", "lib", "etc", "log", "run"):
+        p = os.path.join(home, d)
+        if not os.path.isdir(p):
+            os.makedirs(p)
+    lines = [CONFIG_HEADER % a.kind]
+    if a.kind == "observer":
+        lines.append("zone=%s\n" % a.zone)
+    for k, port in zip(port_keys, ports):
+        lines.append("%s=%d\n" % (k, port))
+    pidfile = "" if a.no_pidfile else (a.pidfile or "run/%s.pid" % a.kind)
+    lines.append("bind=%s\npidfile=%s\nlisten_delay=%s\nterm_delay=%s\nignore_term=%d\n"
+                 % (a.bind, pidfile, a.listen_delay, a.term_delay, 1 if a.ignore_term else 0))
+    with open(os.path.join(home, conf_rel), "w") as f:
+        f.write("".join(lines))
+    fault_path = os.path.join(home, FAULT_FILE)
+    if a.fault:
+        with open(fault_path, "w") as f:
+            f.write(a.fault + "\n")
+    elif os.path.exists(fault_path):
+        os.remove(fault_path)
+    binary = os.path.join(home, "bin", a.kind)
+    with open(os.path.abspath(__file__), "rb") as src:
+        body = src.read()
+    tmp = binary + ".tmp.%d" % os.getpid()
+    with open(tmp, "wb") as f:
+        f.write(body)
+    os.chmod(tmp, 0o755)
+    os.rename(tmp, binary)
+    made = [binary]
+    if a.kind == "obproxy" and a.watchdog:
+        wd = resolve(home, a.watchdog)
+        if not os.path.isdir(os.path.dirname(wd)):
+            os.makedirs(os.path.dirname(wd))
+        with open(wd, "w") as f:
+            f.write(OBPROXYD_SH)
+        os.chmod(wd, 0o755)
+        made.append(wd)
+    print("installed %s in %s: %s" % (a.kind, home, " ".join(made)))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
+    prog = os.path.basename(sys.argv[0])
+    if prog == "obproxy" and argv[:1] == ["--standin-obproxyd"]:
+        return installed_watchdog(argv[1:])
+    if prog in KINDS:
+        return installed_server(prog, argv)
     extra = []
     if "--" in argv:
         cut = argv.index("--")
@@ -574,6 +829,22 @@ def main(argv=None):
     w.add_argument("--interval", type=float, default=0.3)
     w.add_argument("--foreground", action="store_true")
 
+    i = sub.add_parser("install", help="make a home's bin/observer or bin/obproxy a startable stand-in")
+    i.add_argument("--home", required=True)
+    i.add_argument("--kind", choices=sorted(KINDS), required=True)
+    i.add_argument("--ports", required=True, help="observer: MYSQL,RPC; obproxy: LISTEN,PROMETHEUS")
+    i.add_argument("--bind", default="0.0.0.0")
+    i.add_argument("--zone", default="zone1")
+    i.add_argument("--pidfile", default=None, help="default run/<kind>.pid (relative to the home)")
+    i.add_argument("--no-pidfile", action="store_true", help="write no pid file at all")
+    i.add_argument("--listen-delay", type=float, default=0.5)
+    i.add_argument("--term-delay", type=float, default=0.2)
+    i.add_argument("--ignore-term", action="store_true")
+    i.add_argument("--fault", default=None, help="write etc/standin.fault: 'crash [reason]', "
+                   "'never-listen' or 'late SECONDS'")
+    i.add_argument("--watchdog", default=None, metavar="PATH",
+                   help="obproxy: also write OBD's obproxyd.sh there (relative to the home, e.g. obproxyd.sh)")
+
     d = sub.add_parser("start-demo", help="start 3 observers and an obproxy with its watchdog")
     d.add_argument("--root", required=True)
     d.add_argument("--base-port", type=int, default=30881)
@@ -589,6 +860,8 @@ def main(argv=None):
         return cmd_watchdog(a, extra)
     if extra:
         ap.error("unexpected arguments after --: %s" % " ".join(extra))
+    if a.cmd == "install":
+        return cmd_install(a)
     if a.cmd == "serve":
         if a.pidfile is None:
             a.pidfile = os.path.join("run", a.name + ".pid")
