@@ -8,6 +8,7 @@
   var dialog = document.getElementById('logs');
   var logsBody = document.getElementById('logs-body');
   var logsSrc = null;
+  var last = null;
 
   // the page's URL may hold credentials (http://user:pw@host/): fetch needs URLs without them
   function url(path) {
@@ -29,11 +30,14 @@
   function refresh() {
     var src = live.getAttribute('data-live');
     get(src).then(function (html) {
-      var focused = document.activeElement && document.activeElement.id;
-      live.innerHTML = html;
-      if (focused) {
-        var again = document.getElementById(focused);
-        if (again) { again.focus(); }
+      if (html !== last) { // unchanged: the DOM (focus, selection, scroll) is left alone
+        last = html;
+        var focused = document.activeElement && document.activeElement.id;
+        live.innerHTML = html;
+        if (focused) {
+          var again = document.getElementById(focused);
+          if (again) { again.focus(); }
+        }
       }
       var frag = live.firstElementChild;
       var finished = frag && frag.getAttribute('data-finished') === 'true';

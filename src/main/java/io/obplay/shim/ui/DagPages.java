@@ -178,7 +178,7 @@ public final class DagPages {
         item(b, "DAG", Html.text(d.id()) + " (dag_id " + d.dagId() + ")");
         item(b, "state", "<span id=\"dag-state-word\">" + d.state() + "</span>, operator " + d.operator() + ", stage <span id=\"dag-stage\">"
                 + d.stage() + "/" + d.maxStage() + "</span>");
-        item(b, "started", Html.text(time(d.startTime())) + (d.endTime().equals(Times.UNSET) ? "" : ", ended " + Html.text(time(d.endTime())))
+        item(b, "started", Html.text(time(d.startTime())) + (!d.finished() || d.endTime().equals(Times.UNSET) ? "" : ", ended " + Html.text(time(d.endTime())))
                 + " (" + duration(d) + ")");
         item(b, "started by", Html.text(startedBy(d)));
         dags.owner(d.dagId()).ifPresent(o -> item(b, "run by", "obplay " + Html.text(o)));
@@ -354,7 +354,8 @@ public final class DagPages {
                 item(b, "command", "<pre>" + Html.lines(data.command()) + "</pre>");
             }
         }
-        item(b, "started", Html.text(time(t.startTime())) + (t.endTime().equals(Times.UNSET) ? "" : ", ended " + Html.text(time(t.endTime()))));
+        item(b, "started", Html.text(time(t.startTime())) + (!t.state().finished() || t.endTime().equals(Times.UNSET) ? ""
+                : ", ended " + Html.text(time(t.endTime()))));
         b.append("</dl>\n<h2>Log (").append(t.taskLogs().size()).append(t.taskLogs().size() == 1 ? " line" : " lines").append(")</h2>\n");
         b.append("<pre class=\"log\" id=\"log\">");
         for (String l : t.taskLogs()) {
