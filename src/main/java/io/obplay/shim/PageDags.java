@@ -67,9 +67,6 @@ final class PageDags implements DagSource {
     @Override
     public void operate(long dagId, String operator) throws Refusal {
         try {
-            if (store.dag(dagId).isEmpty()) {
-                throw Errors.taskNotFound("no DAG " + dagId);
-            }
             dags.operate(dagId, operator);
         } catch (ApiException e) {
             throw new Refusal(e.status(), e.errCode(), e.getMessage());

@@ -97,6 +97,29 @@ class HtmlRendererTest {
     }
 
     @Test
+    void aStopOf200ServersIn8StagesIsOneGridOf200RowsAnd8Columns() {
+        List<Node> nodes = new java.util.ArrayList<>();
+        long id = 1;
+        for (int stage = 1; stage <= 8; stage++) {
+            List<SubTask> tasks = new java.util.ArrayList<>();
+            for (int s = 1; s <= 200; s++) {
+                String host = "10.0." + (s / 250) + "." + (s % 250);
+                tasks.add(task(id++, host + ":2886", host, s == 77 && stage == 5 ? State.FAILED : State.SUCCEED, List.of(), List.of(), null,
+                        List.of("line 1", "line 2 of " + s)));
+            }
+            nodes.add(new Node("3" + stage, 100 + stage, "stage " + stage, State.SUCCEED, Operator.RUN, T, T, Map.of(), tasks));
+        }
+        Dag d = new Dag("21", 21, "Stop 200", 8, 8, Dag.MAINTENANCE_GLOBAL, "c", State.FAILED, Operator.RUN, T, T, Map.of(), nodes);
+        String html = HtmlRenderer.grid(d, true, t -> "/ui/sub_tasks/" + t.taskId());
+        assertEquals(200, html.split("<tr><th scope=\"row\"", -1).length - 1);
+        assertEquals(8, html.split("<th scope=\"col\" class=\"stage", -1).length - 1);
+        assertEquals(1600, html.split("<td class=\"cell s-", -1).length - 1);
+        assertEquals(1, html.split("<span class=\"last\">", -1).length - 1, "one failed cell, with its last line");
+        assertTrue(html.contains("<span class=\"last\">line 2 of 77</span>"));
+        assertTrue(html.length() < 600_000, "a page of " + html.length() + " characters");
+    }
+
+    @Test
     void planFormatHtmlWritesOneSelfContainedFileWithEveryStageHostSignalAndPath() throws Exception {
         Path file = tmp.resolve("plan.html");
         StringWriter out = new StringWriter();

@@ -5,6 +5,7 @@ import io.obplay.testing.TestHosts;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -97,6 +98,11 @@ class DagPageBrowserTest {
                 all.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
             }
         }
+    }
+
+    @BeforeEach
+    void freshConsole() {
+        driver.manage().logs().get(LogType.BROWSER); // what an earlier test left is not this test's
     }
 
     @AfterEach
@@ -379,6 +385,5 @@ class DagPageBrowserTest {
             assertEquals(401, r.status(), r::toString);
             assertFalse(r.body().contains(id), r.body());
         }
-        driver.manage().logs().get(LogType.BROWSER); // the 401's console line is expected here: drop it
     }
 }

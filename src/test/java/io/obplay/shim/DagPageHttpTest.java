@@ -262,6 +262,11 @@ class DagPageHttpTest {
         String done = get(shim, "/ui/dags/" + dagId).body();
         assertTrue(done.contains("SUCCEED (PASS)") && done.contains("No operator applies to a DAG that is SUCCEED"), done);
 
+        HttpResponse<String> none = post(shim, "/ui/dags/999/operate", "operator=RETRY&token=" + URLEncoder.encode(token, StandardCharsets.UTF_8),
+                "Origin", origin(shim));
+        assertHtml(none, 404);
+        assertTrue(none.body().contains("Task.NotFound"), none.body());
+
         HttpResponse<String> unknown = post(shim, operate, "operator=ROLLBACK&token=" + URLEncoder.encode(token, StandardCharsets.UTF_8),
                 "Origin", origin(shim));
         assertHtml(unknown, 400);
