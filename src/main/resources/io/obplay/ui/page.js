@@ -8,17 +8,21 @@
   var dialog = document.getElementById('logs');
   var logsBody = document.getElementById('logs-body');
   var logsSrc = null;
-  var last = null;
+  var lastTag = null;
 
   // the page's URL may hold credentials (http://user:pw@host/): fetch needs URLs without them
   function url(path) {
     return new URL(path, window.location.origin).toString();
   }
 
-  function get(path) {
-    return fetch(url(path), { headers: { 'X-Obplay-UI': 'fragment' }, cache: 'no-store', credentials: 'same-origin' })
+  function get(path, etag) {
+    var headers = { 'X-Obplay-UI': 'fragment' };
+    if (etag) { headers['If-None-Match'] = etag; }
+    return fetch(url(path), { headers: headers, cache: 'no-store', credentials: 'same-origin' })
       .then(function (r) {
+        if (r.status === 304) { return null; } // unchanged since the last update
         if (!r.ok) { throw new Error('HTTP ' + r.status); }
+        if (etag !== undefined) { lastTag = r.headers.get('ETag'); }
         return r.text();
       });
   }
@@ -29,9 +33,8 @@
 
   function refresh() {
     var src = live.getAttribute('data-live');
-    get(src).then(function (html) {
-      if (html !== last) { // unchanged: the DOM (focus, selection, scroll) is left alone
-        last = html;
+    get(src, lastTag || null).then(function (html) {
+      if (html !== null) { // null: unchanged, the DOM (focus, selection, scroll) is left alone
         var focused = document.activeElement && document.activeElement.id;
         live.innerHTML = html;
         if (focused) {

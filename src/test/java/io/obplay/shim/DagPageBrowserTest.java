@@ -209,7 +209,7 @@ class DagPageBrowserTest {
         ShimFleet fleet = new ShimFleet(tmp.resolve("fleet"), "livetest", zones, Map.of());
         List<Long> pids = new ArrayList<>();
         for (ShimFleet.Observer o : fleet.observers) {
-            pids.add(fleet.start(o, "--term-delay", "1"));
+            pids.add(fleet.start(o, "--term-delay", "3")); // a stop long enough to be seen on its way
         }
         ShimHarness shim = start(fleet);
 

@@ -178,6 +178,11 @@ class DagPageHttpTest {
         assertHtml(frag, 200);
         assertTrue(frag.body().startsWith("<div class=\"frag\" data-finished=\"false\">"), frag.body());
         assertFalse(frag.body().contains("<html"), "the live update is the page's own rendering of its main part");
+        String etag = frag.headers().firstValue("ETag").orElseThrow();
+        HttpResponse<String> same = send(shim, "GET", "/ui/dags/" + dagId + "?fragment=1", null,
+                "Authorization", basic(ShimHarness.OCP_USER, ShimHarness.OCP_PW), "If-None-Match", etag);
+        assertEquals(304, same.statusCode(), "unchanged: not sent again");
+        assertEquals("", same.body());
 
         JsonNode task = full.get("nodes").get(1).get("sub_tasks").get(0);
         HttpResponse<String> logs = get(shim, "/ui/sub_tasks/" + task.get("task_id").asLong());

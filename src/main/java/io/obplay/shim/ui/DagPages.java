@@ -143,7 +143,7 @@ public final class DagPages {
         }
         b.append("</div>\n");
         if (r.fragment()) {
-            return Page.html(200, b.toString());
+            return Page.fragment(r.header("If-None-Match"), b.toString());
         }
         return Page.html(200, layout("DAGs · obplay serve", r, "/ui?fragment=1", "", b.toString()));
     }
@@ -158,7 +158,7 @@ public final class DagPages {
         Dag d = found.get();
         String frag = dagFragment(d);
         if (r.fragment()) {
-            return Page.html(200, frag);
+            return Page.fragment(r.header("If-None-Match"), frag);
         }
         String notice = "";
         String done = r.query().get("done");
@@ -370,7 +370,7 @@ public final class DagPages {
         }
         b.append("</div>\n");
         if (r.fragment()) {
-            return Page.html(200, b.toString());
+            return Page.fragment(r.header("If-None-Match"), b.toString());
         }
         return Page.html(200, layout(server + " · DAG " + d.id() + " · obplay serve", r, "/ui/sub_tasks/" + taskId + "?fragment=1", "", b.toString()));
     }
