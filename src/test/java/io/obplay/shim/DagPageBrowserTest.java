@@ -289,8 +289,14 @@ class DagPageBrowserTest {
         assertTrue(text(By.id("log")).contains("runs (observer"), text(By.id("log")));
         driver.findElement(By.id("logs-close")).click();
 
+        // a second stop: the list shows the newest first
+        ObshellTestClient.Response second = shim.client.post("/api/v1/ob/stop", "{\"scope\": {\"type\": \"ZONE\", \"target\": [\"zone2\"]}, \"force\": true}");
+        String secondId = id(second);
+        shim.awaitDag(secondId, d -> d.get("state").asText().equals("SUCCEED") || d.get("state").asText().equals("FAILED"), DONE);
         driver.get(base(shim) + "/ui");
-        await("the list", () -> text(By.id("live")).contains(id), Duration.ofSeconds(10));
+        await("the list", () -> text(By.id("live")).contains(id) && text(By.id("live")).contains(secondId), Duration.ofSeconds(10));
+        assertEquals(List.of(secondId, id), ((List<?>) ((JavascriptExecutor) driver).executeScript(
+                "return Array.from(document.querySelectorAll('a.dag')).map(a => a.textContent);")));
         screenshot("dag-list.png");
         List<LogEntry> errors = consoleErrors();
         assertTrue(errors.isEmpty(), "no console error or warning: " + errors);
