@@ -72,17 +72,21 @@ class DagPageBrowserTest {
         }
         System.setProperty("webdriver.chrome.driver", CHROMEDRIVER.toString());
         profile = Files.createTempDirectory("obplay-chromium-");
+        service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build();
+        driver = new ChromeDriver(service, options(profile));
+        driver.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(30));
+    }
+
+    static ChromeOptions options(Path userDataDir) {
         ChromeOptions o = new ChromeOptions();
         o.setBinary(CHROMIUM.toFile());
         o.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,860",
-                "--user-data-dir=" + profile, "--no-first-run", "--disable-extensions", "--disable-background-networking",
+                "--user-data-dir=" + userDataDir, "--no-first-run", "--disable-extensions", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--lang=en-US");
         LoggingPreferences logs = new LoggingPreferences();
         logs.enable(LogType.BROWSER, Level.ALL);
         o.setCapability("goog:loggingPrefs", logs);
-        service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build();
-        driver = new ChromeDriver(service, o);
-        driver.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(30));
+        return o;
     }
 
     @AfterAll
@@ -370,6 +374,49 @@ class DagPageBrowserTest {
         assertTrue(shim.log().contains("DAG " + dagId + " RETRY"), "the same operator as the API's: " + shim.log());
         List<LogEntry> errors = consoleErrors();
         assertTrue(errors.isEmpty(), "no console error or warning: " + errors);
+    }
+
+    @Test
+    void withoutJavaScriptTheListTheGridTheLogsAndAnOperatorStillWork() throws Exception {
+        ShimFleet fleet = ShimFleet.standard(tmp.resolve("fleet"));
+        toClose.add(fleet);
+        ShimHarness shim = ShimHarness.start(fleet.inventory(), tmp.resolve("state"), true); // dry run: the DAG stays READY
+        toClose.add(shim);
+        ObshellTestClient.Response created = shim.client.post("/api/v1/ob/stop", "{\"scope\": {\"type\": \"GLOBAL\"}, \"force\": true}");
+        String id = id(created);
+        long dagId = dagId(created);
+
+        ChromeOptions o = options(tmp.resolve("nojs-profile"));
+        o.setExperimentalOption("prefs", Map.of("profile.managed_default_content_settings.javascript", 2));
+        // its own driver process: quitting a driver stops its service
+        ChromeDriver nojs = new ChromeDriver(new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile())
+                .usingAnyFreePort().build(), o);
+        try {
+            nojs.get("http://" + ShimHarness.OCP_USER + ":" + ShimHarness.OCP_PW + "@127.0.0.1:" + shim.port() + "/");
+            assertTrue(nojs.findElement(By.id("live")).getText().contains(id), nojs.getPageSource());
+            Thread.sleep(2500);
+            assertEquals("", nojs.findElement(By.id("live-status")).getText(), "page.js did not run (it says 'live' after its first update)");
+            nojs.findElement(By.cssSelector("a.dag[href='/ui/dags/" + dagId + "']")).click();
+            assertEquals("READY", nojs.findElement(By.id("dag-state-word")).getText());
+            List<WebElement> cells = nojs.findElements(By.cssSelector("table.grid td.cell a.sub"));
+            assertEquals(6, cells.size(), nojs.getPageSource());
+            // a cell is a plain link to its sub-task's page
+            String href = cells.get(3).getAttribute("href");
+            cells.get(3).click();
+            assertEquals(href, nojs.getCurrentUrl());
+            assertTrue(nojs.findElement(By.id("logs-title")).getText().contains("stage 2/2 Stop observer"), nojs.getPageSource());
+            nojs.navigate().back();
+            // CANCEL through the confirmation page's form
+            nojs.findElement(By.id("op-CANCEL")).click();
+            assertTrue(nojs.findElement(By.tagName("main")).getText().contains("CANCEL records the DAG FAILED with operator CANCEL at once"));
+            nojs.findElement(By.id("confirm")).click();
+            assertTrue(nojs.findElement(By.cssSelector("p.notice")).getText().contains("CANCEL was applied to DAG " + id));
+            assertEquals("FAILED", nojs.findElement(By.id("dag-state-word")).getText());
+            assertTrue(nojs.findElement(By.id("dag-state")).getText().equals("FAILED (CANCEL)"));
+            assertEquals("CANCEL", shim.client.get("/api/v1/task/dag/" + id).data().get("operator").asText());
+        } finally {
+            nojs.quit();
+        }
     }
 
     @Test
