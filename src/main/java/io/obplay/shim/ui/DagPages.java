@@ -4,7 +4,6 @@ import io.obplay.plan.Dag;
 import io.obplay.plan.Html;
 import io.obplay.plan.HtmlRenderer;
 import io.obplay.plan.Node;
-import io.obplay.plan.State;
 import io.obplay.plan.SubTask;
 import io.obplay.plan.TaskData;
 import io.obplay.plan.TextRenderer;
@@ -13,18 +12,12 @@ import io.obplay.plan.Times;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.OffsetDateTime;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -35,7 +28,7 @@ import java.util.regex.Pattern;
  * operator will do before a form POSTs it to {@code /ui/dags/{dag_id}/operate}. Every page is whole HTML made here
  * (it works without JavaScript); {@code page.js} polls {@code ?fragment=1} of the same page to update it live, and
  * opens a cell's logs in a dialog. The server authenticates every request first (HTTP Basic, as OCP's endpoints);
- * a POST must also pass {@link Csrf}.
+ * a POST must also pass {@link Csrf} ({@link OperatorPages}).
  */
 public final class DagPages {
     /** The paths this class answers (for the router): {@code /}, {@code /ui} and everything under {@code /ui/}. */
@@ -65,14 +58,16 @@ public final class DagPages {
     }
 
     private final DagSource dags;
-    private final Csrf csrf;
+    private final Layout layout;
+    private final OperatorPages operators;
     private final byte[] css;
     private final byte[] js;
 
     /** @param tls whether the server is reached over https (the origin a form POST must come from) */
     public DagPages(DagSource dags, boolean tls) {
         this.dags = dags;
-        this.csrf = new Csrf(tls);
+        this.layout = new Layout(dags.agentAddress());
+        this.operators = new OperatorPages(dags, new Csrf(tls), layout);
         this.css = HtmlRenderer.css().getBytes(StandardCharsets.UTF_8);
         this.js = resource("/io/obplay/ui/page.js");
     }
@@ -94,9 +89,9 @@ public final class DagPages {
         Matcher m;
         if (r.method().equals("POST")) {
             if ((m = OPERATE.matcher(p)).matches()) {
-                return operate(r, Long.parseLong(m.group(1)));
+                return operators.operate(r, Long.parseLong(m.group(1)));
             }
-            return notFound(r);
+            return layout.notFound(r);
         }
         if (p.equals("/") || p.equals("/ui") || p.equals("/ui/") || p.equals("/ui/dags")) {
             return list(r);
@@ -111,12 +106,12 @@ public final class DagPages {
             return dag(r, Long.parseLong(m.group(1)));
         }
         if ((m = CONFIRM.matcher(p)).matches()) {
-            return confirm(r, Long.parseLong(m.group(1)));
+            return operators.confirm(r, Long.parseLong(m.group(1)));
         }
         if ((m = SUB_TASK.matcher(p)).matches()) {
             return subTask(r, Long.parseLong(m.group(1)));
         }
-        return notFound(r);
+        return layout.notFound(r);
     }
 
     // ------------------------------------------------------------------------------------------------ the list
@@ -145,7 +140,7 @@ public final class DagPages {
         if (r.fragment()) {
             return Page.fragment(r.header("If-None-Match"), b.toString());
         }
-        return Page.html(200, layout("DAGs · obplay serve", r, "/ui?fragment=1", "", b.toString()));
+        return Page.html(200, layout.page("DAGs · obplay serve", r, "/ui?fragment=1", "", b.toString()));
     }
 
     // ------------------------------------------------------------------------------------------------ one DAG
@@ -153,7 +148,7 @@ public final class DagPages {
     private Page dag(Request r, long id) {
         Optional<Dag> found = dags.dag(id);
         if (found.isEmpty()) {
-            return missing(r, "no DAG " + id);
+            return layout.missing(r, "no DAG " + id);
         }
         Dag d = found.get();
         String frag = dagFragment(d);
@@ -162,10 +157,10 @@ public final class DagPages {
         }
         String notice = "";
         String done = r.query().get("done");
-        if (done != null && operators().contains(done)) {
+        if (done != null && OperatorPages.operators().contains(done)) {
             notice = "<p class=\"notice\" role=\"status\">" + Html.text(done) + " was applied to DAG " + Html.text(d.id()) + ".</p>\n";
         }
-        return Page.html(200, layout(d.name() + " · DAG " + d.id() + " · obplay serve", r, "/ui/dags/" + id + "?fragment=1",
+        return Page.html(200, layout.page(d.name() + " · DAG " + d.id() + " · obplay serve", r, "/ui/dags/" + id + "?fragment=1",
                 notice, frag));
     }
 
@@ -175,15 +170,15 @@ public final class DagPages {
         b.append("<h1>").append(Html.text(d.name())).append(" <span class=\"badge s-").append(d.state()).append("\" id=\"dag-state\">")
                 .append(HtmlRenderer.word(d.state(), d.operator())).append("</span></h1>\n");
         b.append("<dl class=\"summary\">\n");
-        item(b, "DAG", Html.text(d.id()) + " (dag_id " + d.dagId() + ")");
-        item(b, "state", "<span id=\"dag-state-word\">" + d.state() + "</span>, operator " + d.operator() + ", stage <span id=\"dag-stage\">"
+        Layout.item(b, "DAG", Html.text(d.id()) + " (dag_id " + d.dagId() + ")");
+        Layout.item(b, "state", "<span id=\"dag-state-word\">" + d.state() + "</span>, operator " + d.operator() + ", stage <span id=\"dag-stage\">"
                 + d.stage() + "/" + d.maxStage() + "</span>");
-        item(b, "started", Html.text(time(d.startTime())) + (!d.finished() || d.endTime().equals(Times.UNSET) ? "" : ", ended " + Html.text(time(d.endTime())))
+        Layout.item(b, "started", Html.text(time(d.startTime())) + (!d.finished() || d.endTime().equals(Times.UNSET) ? "" : ", ended " + Html.text(time(d.endTime())))
                 + " (" + duration(d) + ")");
-        item(b, "started by", Html.text(startedBy(d)));
-        dags.owner(d.dagId()).ifPresent(o -> item(b, "run by", "obplay " + Html.text(o)));
+        Layout.item(b, "started by", Html.text(startedBy(d)));
+        dags.owner(d.dagId()).ifPresent(o -> Layout.item(b, "run by", "obplay " + Html.text(o)));
         b.append("</dl>\n");
-        List<String> ops = allowed(d);
+        List<String> ops = OperatorPages.allowed(d);
         b.append("<nav class=\"ops\" aria-label=\"operators\">");
         if (ops.isEmpty()) {
             b.append("<span class=\"note\">No operator applies to a DAG that is ").append(d.state()).append(".</span>");
@@ -199,114 +194,7 @@ public final class DagPages {
         return b.toString();
     }
 
-    private static void item(StringBuilder b, String term, String html) {
-        b.append("<dt>").append(term).append("</dt><dd>").append(html).append("</dd>\n");
-    }
 
-    /** The operators the page offers: RETRY and PASS on a FAILED DAG, CANCEL on an unfinished one. */
-    static List<String> allowed(Dag d) {
-        if (d.state() == State.FAILED) {
-            return List.of("RETRY", "PASS");
-        }
-        if (!d.finished()) {
-            return List.of("CANCEL");
-        }
-        return List.of();
-    }
-
-    private static Set<String> operators() {
-        return Set.of("RETRY", "PASS", "CANCEL");
-    }
-
-    // ------------------------------------------------------------------------------------------------ operators
-
-    private Page confirm(Request r, long id) {
-        String op = String.valueOf(r.query().get("operator")).toUpperCase(Locale.ROOT);
-        Optional<Dag> found = dags.dag(id);
-        if (found.isEmpty()) {
-            return missing(r, "no DAG " + id);
-        }
-        Dag d = found.get();
-        if (!operators().contains(op)) {
-            return error(r, 400, "Bad request", "operator must be RETRY, PASS or CANCEL", d);
-        }
-        StringBuilder b = new StringBuilder(2048);
-        b.append("<h1>").append(op).append(" DAG ").append(Html.text(d.id())).append("?</h1>\n");
-        b.append("<p>DAG ").append(Html.text(d.id())).append(" “").append(Html.text(d.name())).append("” is ").append(d.state())
-                .append(" (operator ").append(d.operator()).append(") at stage ").append(d.stage()).append('/').append(d.maxStage()).append(".</p>\n");
-        b.append(whatHappens(op, d));
-        if (!allowed(d).contains(op)) {
-            b.append("<p class=\"notice error\">").append(op).append(" does not apply to a DAG that is ").append(d.state())
-                    .append(": the server would refuse it.</p>\n");
-        }
-        b.append("<form method=\"post\" action=\"/ui/dags/").append(d.dagId()).append("/operate\" class=\"ops\">")
-                .append("<input type=\"hidden\" name=\"operator\" value=\"").append(op).append("\">")
-                .append("<input type=\"hidden\" name=\"token\" value=\"").append(Html.text(csrf.token(r.user()))).append("\">")
-                .append("<button type=\"submit\" id=\"confirm\"").append(op.equals("RETRY") ? "" : " class=\"danger\"").append(">Yes, ")
-                .append(op).append("</button> <a href=\"/ui/dags/").append(d.dagId()).append("\" id=\"cancel-confirm\">No, back to the DAG</a></form>\n");
-        return Page.html(200, layout(op + " DAG " + d.id() + " · obplay serve", r, null, "", b.toString()));
-    }
-
-    /** What the operator will do, said as {@code obplay dag retry|pass|cancel} say it before they ask. */
-    private String whatHappens(String op, Dag d) {
-        StringBuilder b = new StringBuilder();
-        List<String> lines = new ArrayList<>();
-        int tasks = 0;
-        Set<String> hosts = new LinkedHashSet<>();
-        for (int i = 0; i < d.nodes().size(); i++) {
-            Node n = d.nodes().get(i);
-            List<String> these = new ArrayList<>();
-            for (SubTask t : n.subTasks()) {
-                if (t.state() != State.SUCCEED) {
-                    TaskData data = t.data();
-                    these.add((data == null ? t.name() : data.server()) + " (" + (t.state() == State.FAILED ? "FAILED"
-                            : t.state() == State.RUNNING ? "RUNNING" : "not run") + ")");
-                    hosts.add(data == null ? t.executeAgent().ip() : data.host());
-                    tasks++;
-                }
-            }
-            if (!these.isEmpty()) {
-                lines.add("stage " + (i + 1) + "/" + d.maxStage() + " “" + n.name() + "”: " + String.join(", ", these));
-            }
-        }
-        switch (op) {
-            case "RETRY" -> b.append("<p>RETRY runs again, stage after stage, the ").append(tasks).append(tasks == 1 ? " sub-task" : " sub-tasks")
-                    .append(" that failed or never ran, on ").append(hosts.size()).append(hosts.size() == 1 ? " host" : " hosts")
-                    .append(". Sub-tasks that succeeded are not run again.</p>\n");
-            case "PASS" -> b.append("<p>PASS accepts the DAG as it is: nothing more runs on any host; the stages and sub-tasks that did not")
-                    .append(" succeed are marked SUCCEED with operator PASS, and the DAG no longer holds the maintenance lock.</p>\n");
-            default -> b.append(d.state() == State.RUNNING
-                    ? "<p>CANCEL asks the process that runs the DAG to end its running scripts; the DAG ends FAILED with operator CANCEL,"
-                    + " and what did not run stays not run (RETRY can run it later).</p>\n"
-                    : "<p>CANCEL records the DAG FAILED with operator CANCEL at once; nothing of what follows runs (RETRY can run it later).</p>\n");
-        }
-        if (!lines.isEmpty()) {
-            b.append("<ul class=\"what\">");
-            for (String l : lines) {
-                b.append("<li>").append(Html.text(l)).append("</li>");
-            }
-            b.append("</ul>\n");
-        }
-        return b.toString();
-    }
-
-    private Page operate(Request r, long id) {
-        Map<String, String> form = form(r.body());
-        String refused = csrf.refuse(r, form.get("token"));
-        if (refused != null) {
-            return error(r, 403, "Refused", refused + ". Nothing was changed.", null);
-        }
-        String op = String.valueOf(form.get("operator")).toUpperCase(Locale.ROOT);
-        if (!operators().contains(op)) {
-            return error(r, 400, "Bad request", "operator must be RETRY, PASS or CANCEL", null);
-        }
-        try {
-            dags.operate(id, op);
-        } catch (DagSource.Refusal e) {
-            return error(r, e.status(), op + " refused", e.errCode() + ": " + e.getMessage(), dags.dag(id).orElse(null));
-        }
-        return Page.seeOther("/ui/dags/" + id + "?done=" + op);
-    }
 
     // ------------------------------------------------------------------------------------------------ logs
 
@@ -328,7 +216,7 @@ public final class DagPages {
             }
         }
         if (t == null) {
-            return missing(r, "no sub-task " + taskId);
+            return layout.missing(r, "no sub-task " + taskId);
         }
         Dag d = dag.get();
         TaskData data = t.data();
@@ -339,22 +227,22 @@ public final class DagPages {
                 .append(" ").append(Html.text(node.name())).append(" <span class=\"badge s-").append(t.state()).append("\">")
                 .append(HtmlRenderer.word(t.state(), t.operator())).append("</span></h1>\n");
         b.append("<dl class=\"summary\">\n");
-        item(b, "DAG", "<a href=\"/ui/dags/" + d.dagId() + "\">" + Html.text(d.id()) + "</a> " + Html.text(d.name()));
-        item(b, "sub-task", Html.text(t.id()) + " (task_id " + t.taskId() + "), attempts " + t.executeTimes());
+        Layout.item(b, "DAG", "<a href=\"/ui/dags/" + d.dagId() + "\">" + Html.text(d.id()) + "</a> " + Html.text(d.name()));
+        Layout.item(b, "sub-task", Html.text(t.id()) + " (task_id " + t.taskId() + "), attempts " + t.executeTimes());
         if (data != null) {
-            item(b, "host", Html.text(data.host()) + ", step " + Html.text(data.step()) + ", timeout "
+            Layout.item(b, "host", Html.text(data.host()) + ", step " + Html.text(data.step()) + ", timeout "
                     + TextRenderer.human(Duration.ofSeconds(data.timeoutSeconds())));
             for (String s : data.signals()) {
-                item(b, "signal", Html.text(s));
+                Layout.item(b, "signal", Html.text(s));
             }
             for (String s : data.paths()) {
-                item(b, "delete", "<code>" + Html.text(s) + "</code>");
+                Layout.item(b, "delete", "<code>" + Html.text(s) + "</code>");
             }
             if (data.command() != null) {
-                item(b, "command", "<pre>" + Html.lines(data.command()) + "</pre>");
+                Layout.item(b, "command", "<pre>" + Html.lines(data.command()) + "</pre>");
             }
         }
-        item(b, "started", Html.text(time(t.startTime())) + (!t.state().finished() || t.endTime().equals(Times.UNSET) ? ""
+        Layout.item(b, "started", Html.text(time(t.startTime())) + (!t.state().finished() || t.endTime().equals(Times.UNSET) ? ""
                 : ", ended " + Html.text(time(t.endTime()))));
         b.append("</dl>\n<h2>Log (").append(t.taskLogs().size()).append(t.taskLogs().size() == 1 ? " line" : " lines").append(")</h2>\n");
         b.append("<pre class=\"log\" id=\"log\">");
@@ -372,51 +260,7 @@ public final class DagPages {
         if (r.fragment()) {
             return Page.fragment(r.header("If-None-Match"), b.toString());
         }
-        return Page.html(200, layout(server + " · DAG " + d.id() + " · obplay serve", r, "/ui/sub_tasks/" + taskId + "?fragment=1", "", b.toString()));
-    }
-
-    // ------------------------------------------------------------------------------------------------ pages
-
-    private Page missing(Request r, String why) {
-        return error(r, 404, "Not found", why, null);
-    }
-
-    private Page notFound(Request r) {
-        return error(r, 404, "Not found", "no page " + r.path() + " on this server", null);
-    }
-
-    private Page error(Request r, int status, String title, String message, Dag back) {
-        String body = "<h1>" + Html.text(title) + "</h1>\n<p class=\"notice error\" role=\"alert\" id=\"error\">" + Html.text(message) + "</p>\n"
-                + "<p>" + (back == null ? "" : "<a href=\"/ui/dags/" + back.dagId() + "\">Back to DAG " + Html.text(back.id()) + "</a> · ")
-                + "<a href=\"/ui\">All DAGs</a></p>\n";
-        return Page.html(status, layout(title + " · obplay serve", r, null, "", body));
-    }
-
-    /**
-     * The page around the content: the header, and {@code <main id="live">} whose content {@code page.js} replaces
-     * by {@code live}'s answer (null: not live).
-     */
-    private String layout(String title, Request r, String live, String notice, String content) {
-        StringBuilder b = new StringBuilder(content.length() + 2048);
-        b.append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
-                .append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
-                .append("<title>").append(Html.text(title)).append("</title>\n")
-                .append("<link rel=\"icon\" href=\"data:,\">\n")
-                .append("<link rel=\"stylesheet\" href=\"/ui/static/dag.css\">\n")
-                .append("<script src=\"/ui/static/page.js\" defer></script>\n</head>\n<body>\n")
-                .append("<header class=\"top\"><a href=\"/ui\" id=\"home\">obplay serve</a><span>").append(Html.text(dags.agentAddress()))
-                .append("</span><span class=\"live\" id=\"live-status\" role=\"status\" aria-live=\"polite\"></span>")
-                .append("<span class=\"who\">").append(Html.text(r.user())).append("</span></header>\n");
-        b.append(notice);
-        b.append("<main id=\"live\"");
-        if (live != null) {
-            b.append(" data-live=\"").append(Html.text(live)).append("\"");
-        }
-        b.append(">\n").append(content).append("</main>\n");
-        b.append("<dialog id=\"logs\" aria-labelledby=\"logs-title\"><div id=\"logs-body\"></div>")
-                .append("<form method=\"dialog\"><button type=\"submit\" id=\"logs-close\">Close</button></form></dialog>\n");
-        b.append("</body>\n</html>\n");
-        return b.toString();
+        return Page.html(200, layout.page(server + " · DAG " + d.id() + " · obplay serve", r, "/ui/sub_tasks/" + taskId + "?fragment=1", "", b.toString()));
     }
 
     // ------------------------------------------------------------------------------------------------ values
@@ -447,23 +291,5 @@ public final class DagPages {
             return (ocp != null ? "OCP user " + ocp + " with " : "obplay serve: ") + (req == null ? "a request" : req);
         }
         return a.get("playbook") != null ? "obplay run " + a.get("playbook") : "obplay run";
-    }
-
-    private static Map<String, String> form(byte[] body) {
-        Map<String, String> m = new LinkedHashMap<>();
-        String s = new String(body, StandardCharsets.UTF_8);
-        for (String pair : s.split("&")) {
-            if (pair.isEmpty()) {
-                continue;
-            }
-            int eq = pair.indexOf('=');
-            try {
-                m.putIfAbsent(URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8),
-                        eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
-            } catch (IllegalArgumentException e) {
-                // a malformed pair is left out
-            }
-        }
-        return m;
     }
 }
