@@ -2,7 +2,8 @@
 # CI bootstrap for obplay's tests on a (possibly brand-new) Debian 12 machine, run as root.
 # Non-interactive and idempotent: a second run installs nothing and rebuilds nothing.
 #   - packages: openssh-server (sshd for LoopbackFleet, ssh/ssh-keygen), docker.io, debootstrap,
-#     mariadb-server (mariadbd for the MySQL-protocol store's tests: MariaDbServer starts its own, never the service)
+#     mariadb-server (mariadbd for the MySQL-protocol store's tests: MariaDbServer starts its own, never the service),
+#     chromium and chromium-driver (the DAG page's browser tests: headless, driven by Selenium through /usr/bin/chromedriver)
 #     (python3 when missing: standin.py runs on the test machine too)
 #   - /run/sshd, and the login user `obplay` (shell /bin/sh) that LoopbackFleet's sshds accept
 #   - src/test/docker/build-images.sh: starts dockerd if needed, builds local/debian:bookworm and
@@ -19,7 +20,7 @@ die() { echo "setup: ERROR: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run me as root"
 
 # --- packages ----------------------------------------------------------------------------------
-PKGS="openssh-server docker.io debootstrap debian-archive-keyring shellcheck ansible-core pssh time mariadb-server"
+PKGS="openssh-server docker.io debootstrap debian-archive-keyring shellcheck ansible-core pssh time mariadb-server chromium chromium-driver"
 command -v python3 >/dev/null 2>&1 || PKGS="$PKGS python3"
 MISSING=""
 for p in $PKGS; do

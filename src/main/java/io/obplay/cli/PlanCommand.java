@@ -2,6 +2,7 @@ package io.obplay.cli;
 
 import io.obplay.plan.Dag;
 import io.obplay.plan.DotRenderer;
+import io.obplay.plan.HtmlRenderer;
 import io.obplay.plan.LazyPlan;
 import io.obplay.plan.Node;
 import io.obplay.plan.ObshellJson;
@@ -39,10 +40,12 @@ public final class PlanCommand implements Callable<Integer> {
     Path playbook;
 
     @Option(names = {"-f", "--format"}, defaultValue = "text", paramLabel = "FORMAT",
-            description = "text (default, for people), obshell (DagDetailDTO JSON), ocp (OCP task JSON), dot (Graphviz).")
+            description = "text (default, for people), obshell (DagDetailDTO JSON), ocp (OCP task JSON), dot (Graphviz),"
+                    + " html (the plan as a self-contained page: stages left to right, servers top to bottom).")
     String format;
 
-    @Option(names = {"-o", "--out"}, paramLabel = "FILE", description = "Also write the plan (obshell JSON) to FILE, for 'obplay run --plan FILE'.")
+    @Option(names = {"-o", "--out"}, paramLabel = "FILE", description = "Also write the plan (obshell JSON) to FILE, for 'obplay run --plan FILE';"
+            + " with --format html, write the HTML page to FILE instead.")
     Path out;
 
     @Option(names = "--show-scripts", description = "With --format text: print every sub-task's full script.")
@@ -84,6 +87,17 @@ public final class PlanCommand implements Callable<Integer> {
             plan = inputs.plan(playbook, err);
         }
         Dag dag = plan.dag();
+        if ("html".equals(format) && !listHosts && !listSteps) {
+            String html = HtmlRenderer.plan(dag);
+            if (out != null) {
+                writeAtomically(out, html);
+                err.println("plan written to " + out + " as HTML (open it in a browser; nothing was run)");
+            } else {
+                stdout.print(html);
+            }
+            stdout.flush();
+            return ExitCodes.OK;
+        }
         if (out != null) {
             writeAtomically(out, w -> ObshellJson.write(dag, w));
             err.println("plan written to " + out + " (run it with: obplay run --plan " + out + ")");
@@ -117,7 +131,7 @@ public final class PlanCommand implements Callable<Integer> {
             case "obshell" -> ObshellJson.write(dag, stdout);
             case "ocp" -> stdout.print(OcpJson.write(dag, System.getProperty("user.name", "obplay"), inputs.agent));
             case "dot" -> stdout.print(DotRenderer.render(dag));
-            default -> throw new CliException(ExitCodes.INVALID, "--format must be text, obshell, ocp or dot, not '" + format + "'");
+            default -> throw new CliException(ExitCodes.INVALID, "--format must be text, obshell, ocp, dot or html, not '" + format + "'");
         }
         stdout.flush();
         return ExitCodes.OK;

@@ -218,6 +218,11 @@ public final class ServeCommand implements Callable<Integer> {
         log.println("obplay serve: inventory " + inventory + " (cluster " + inv.cluster() + ", " + inv.observers().size()
                 + " observer(s) in " + inv.zones().size() + " zone(s), " + inv.obproxies().size() + " obproxy server(s)); transport "
                 + inv.transport().name().toLowerCase() + "; state directory " + stateDir + (dryRun ? "; DRY RUN: no host is touched" : ""));
+        String pageHost = listenAddress.getHostAddress().contains(":") ? "[" + listenAddress.getHostAddress() + "]" : listenAddress.getHostAddress();
+        log.println("obplay serve: the DAG page: " + (tls == null ? "http" : "https") + "://" + pageHost + ":" + server.port() + "/ "
+                + (insecureNoAuth ? "(no authentication)" : secrets.ocpUser().isPresent() && secrets.ocpPassword().isPresent()
+                ? "(log in with the OCP user and password)"
+                : "(no OCP user is set, so nobody can log in to it: set OBPLAY_OCP_USER and OBPLAY_OCP_PASSWORD)"));
         if (!listenAddress.isLoopbackAddress() && tls == null) {
             log.println("obplay serve: warning: plain HTTP on " + hostPort[0] + ": auth v2 encrypts passwords and bodies, but"
                     + " answers and OCP's HTTP Basic credentials travel in clear; consider --tls-keystore");

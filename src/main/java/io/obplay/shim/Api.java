@@ -34,7 +34,12 @@ final class Api {
     static final int STATE_STOPPING = 3;
 
     /** A request: path parameters, the (decrypted) body, the query, the OCP user. */
-    record Call(List<String> params, byte[] body, Map<String, String> query, String user, String traceId) {
+    record Call(List<String> params, byte[] body, Map<String, String> query, String user, String traceId,
+                Map<String, List<String>> headers) {
+        Call(List<String> params, byte[] body, Map<String, String> query, String user, String traceId) {
+            this(params, body, query, user, traceId, Map.of());
+        }
+
         String param(int i) {
             return params.get(i);
         }

@@ -149,6 +149,7 @@ public final class ShimServer implements AutoCloseable {
     private final Executor handlers;
     private final DagService dags;
     private final Api api;
+    private final PageDags pages;
     private final RequestAuth auth;
     private final PrintStream log;
     private final Duration drain;
@@ -219,6 +220,7 @@ public final class ShimServer implements AutoCloseable {
         this.agentAddress = agentIp + ":" + agentPort;
         dags = new DagService(store, inv, agentIp, agentPort, o.dryRun(), Math.max(2, threads / 2), log);
         api = new Api(inv, dags, auth, managed, new ShimPlaybooks.Timing(o.grace(), o.killWait(), o.settle()), agentIp, agentPort, o.homePath());
+        pages = new PageDags(dags, tls);
         routes();
         http.setHandler(new org.eclipse.jetty.server.Handler.Abstract() {
             @Override
@@ -328,6 +330,9 @@ public final class ShimServer implements AutoCloseable {
         route("GET", "/api/v2/tasks/instances/" + id, AuthKind.BASIC, api::ocpTask);
         route("POST", "/api/v2/tasks/instances/" + id + "/retry", AuthKind.BASIC, api::ocpRetry);
         route("POST", "/api/v2/tasks/instances/" + id + "/rollback", AuthKind.BASIC, api::ocpRollback);
+        // the DAG page (io.obplay.shim.ui): HTML, behind the OCP endpoints' Basic auth
+        route("GET", io.obplay.shim.ui.DagPages.PATHS, AuthKind.BASIC, c -> pages.handle(c, "GET"));
+        route("POST", io.obplay.shim.ui.DagPages.PATHS, AuthKind.BASIC, c -> pages.handle(c, "POST"));
     }
 
     private void route(String method, String path, AuthKind auth, Handler h) {
@@ -465,9 +470,9 @@ public final class ShimServer implements AutoCloseable {
         String requestUri = ex.rawQuery == null ? ex.rawPath : ex.rawPath + "?" + ex.rawQuery;
         byte[] body = raw;
         String user = null;
+        Map<String, List<String>> headers = route.auth() != AuthKind.NONE ? headers(ex.request.getHeaders()) : Map.of();
         if (route.auth() != AuthKind.NONE) {
             String client = ex.client();
-            Map<String, List<String>> headers = headers(ex.request.getHeaders());
             switch (route.auth()) {
                 case V2 -> body = auth.verify(client, ex.method, requestUri, headers, raw, false);
                 case V2_AGENT -> body = auth.verify(client, ex.method, requestUri, headers, raw, true);
@@ -476,7 +481,7 @@ public final class ShimServer implements AutoCloseable {
                 default -> throw new IllegalStateException(route.auth().name());
             }
         }
-        return route.handler().handle(new Api.Call(params, body, query(ex.rawQuery), user, ex.traceId));
+        return route.handler().handle(new Api.Call(params, body, query(ex.rawQuery), user, ex.traceId, headers));
     }
 
     /** The request headers as the auth layer takes them: names case-insensitive, every value kept. */
@@ -549,6 +554,17 @@ public final class ShimServer implements AutoCloseable {
                 h.put(HttpHeader.CONNECTION, "close");
             }
             resp.setStatus(out.status());
+            if (out.data() instanceof io.obplay.shim.ui.Page page) { // the DAG page's answers go out as they are
+                page.headers().forEach(h::put);
+                h.put(HttpHeader.CONTENT_TYPE, page.contentType());
+                h.put(HttpHeader.CONTENT_LENGTH, Integer.toString(page.body().length));
+                resp.setStatus(page.status());
+                resp.write(true, ByteBuffer.wrap(page.body()), Callback.from(() -> finish(ex, null), x -> finish(ex, x)));
+                return;
+            }
+            if (out.status() == 401 && PageDags.isPage(ex.rawPath)) { // a browser asks for the user and password
+                h.put(HttpHeader.WWW_AUTHENTICATE, io.obplay.shim.auth.BasicAuth.CHALLENGE);
+            }
             if (out.status() == 204) {
                 finish(ex, null);
                 return;

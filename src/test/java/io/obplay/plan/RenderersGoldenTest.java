@@ -23,7 +23,8 @@ class RenderersGoldenTest {
     @CsvSource({
             "stop-zone, text", "stop-zone, obshell", "stop-zone, ocp", "stop-zone, dot",
             "destroy-obproxy, text", "destroy-obproxy, obshell", "destroy-obproxy, ocp", "destroy-obproxy, dot",
-            "stop-cluster, text", "destroy-cluster, text", "kill-server, text", "stop-obproxy, text"})
+            "stop-cluster, text", "destroy-cluster, text", "kill-server, text", "stop-obproxy, text",
+            "stop-zone, html", "destroy-obproxy, html"})
     void matchesGoldenFile(String playbook, String format) throws Exception {
         Inventory inv = InventoryLoader.load(Path.of("inventories/demo.yaml"));
         Dag dag = Planner.plan(inv, PlaybookLoader.load(Path.of("playbooks/" + playbook + ".yaml"), inv), PlanOptions.defaults()).dag();
@@ -31,11 +32,13 @@ class RenderersGoldenTest {
             case "text" -> TextRenderer.render(dag, true, false);
             case "obshell" -> ObshellJson.write(dag);
             case "ocp" -> OcpJson.write(dag, "admin", "127.0.0.1:2886");
+            case "html" -> HtmlRenderer.plan(dag);
             default -> DotRenderer.render(dag);
         };
         String ext = switch (format) {
             case "obshell", "ocp" -> format + ".json";
             case "dot" -> "dot";
+            case "html" -> "html";
             default -> "txt";
         };
         Path golden = Path.of("src/test/resources/golden/" + playbook + "." + ext);
