@@ -43,6 +43,13 @@ public final class Errors {
         return badRequest("Common.BadRequest", "Bad request: " + why);
     }
 
+    /** A change that a browser was made to ask for by a page of another site (see ShimServer's cross-site check). */
+    public static ApiException crossSite(String evidence) {
+        return new ApiException(403, "Common.CrossSiteRequest", BAD_REQUEST, "A request from a page of another site"
+                + " is not taken (" + evidence + "): the OCP endpoints take changes from API clients and this server's own"
+                + " pages only");
+    }
+
     /** "The input parameter '%s' is illegal: %s". */
     public static ApiException illegalArgument(String parameter, String why) {
         return illegal("Common.IllegalArgument", "The input parameter '" + parameter + "' is illegal: " + why);

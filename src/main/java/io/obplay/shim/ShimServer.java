@@ -471,6 +471,9 @@ public final class ShimServer implements AutoCloseable {
         byte[] body = raw;
         String user = null;
         Map<String, List<String>> headers = route.auth() != AuthKind.NONE ? headers(ex.request.getHeaders()) : Map.of();
+        if (route.auth() == AuthKind.BASIC && ex.ocp && !ex.method.equals("GET")) {
+            refuseCrossSite(headers, ex.request.getHeaders().get(HttpHeader.HOST));
+        }
         if (route.auth() != AuthKind.NONE) {
             String client = ex.client();
             switch (route.auth()) {
@@ -482,6 +485,32 @@ public final class ShimServer implements AutoCloseable {
             }
         }
         return route.handler().handle(new Api.Call(params, body, query(ex.rawQuery), user, ex.traceId, headers));
+    }
+
+    /**
+     * The OCP-style endpoints take Basic credentials, which a browser that has them sends with any request, also
+     * with one that a page of another site makes it send (a form POST to {@code .../retry}): a change asked for by a
+     * browser from another site ({@code Sec-Fetch-Site} other than {@code same-origin} or {@code none}, or an
+     * {@code Origin} that is not this server's) is 403 before its credentials are looked at. Clients that are not
+     * browsers send neither header. The DAG page's own forms have their own, stricter check ({@code shim.ui.Csrf}).
+     */
+    private void refuseCrossSite(Map<String, List<String>> headers, String host) throws ApiException {
+        String site = first(headers, "Sec-Fetch-Site");
+        if (site != null && !site.equalsIgnoreCase("same-origin") && !site.equalsIgnoreCase("none")) {
+            throw Errors.crossSite("Sec-Fetch-Site: " + site);
+        }
+        String origin = first(headers, "Origin");
+        if (origin != null) {
+            String expected = (tls ? "https://" : "http://") + host;
+            if (host == null || !origin.equalsIgnoreCase(expected)) {
+                throw Errors.crossSite("Origin: " + origin);
+            }
+        }
+    }
+
+    private static String first(Map<String, List<String>> headers, String name) {
+        List<String> v = headers.get(name);
+        return v == null || v.isEmpty() ? null : v.get(0);
     }
 
     /** The request headers as the auth layer takes them: names case-insensitive, every value kept. */

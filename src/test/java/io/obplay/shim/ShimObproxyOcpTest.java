@@ -258,9 +258,23 @@ class ShimObproxyOcpTest {
         assertError(shim.ocp("POST", "/api/v2/obproxy/clusters/x/servers/stop", "{\"obproxyServerIds\": [1]}"), 400,
                 "Common.IllegalArgument", 1001, null);
         assertError(shim.ocp("GET", "/api/v2/tasks/instances/999", null), 404, "Common.NotFound", 1000, "task 999");
+        // a browser made to send the request by another site's page: refused before the credentials are looked at
+        String basic = "Basic " + java.util.Base64.getEncoder().encodeToString(
+                (ShimHarness.OCP_USER + ":" + ShimHarness.OCP_PW).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        byte[] stop2 = "{\"obproxyServerIds\": [2]}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        assertError(shim.raw("POST", path, stop2, "Authorization", basic, "Origin", "http://evil.example"),
+                403, "Common.CrossSiteRequest", 1000, "Origin: http://evil.example");
+        assertError(shim.raw("POST", path, stop2, "Authorization", basic, "Sec-Fetch-Site", "cross-site"),
+                403, "Common.CrossSiteRequest", 1000, "Sec-Fetch-Site: cross-site");
+        assertError(shim.raw("POST", "/api/v2/tasks/instances/1/retry", null, "Authorization", basic, "Sec-Fetch-Site", "same-site"),
+                403, "Common.CrossSiteRequest", 1000, null);
         assertTrue(shim.store.dags(10).isEmpty(), "nothing created by a refused request");
+        // the same from this server's own origin (and GETs from anywhere) are taken
+        assertError(shim.raw("GET", "/api/v2/tasks/instances/999", null, "Authorization", basic, "Sec-Fetch-Site", "cross-site"),
+                404, "Common.NotFound", 1000, "task 999");
         // OCP's lock is the obproxy lock
-        assertEnvelope(shim.ocp("POST", path, "{\"obproxyServerIds\": [2]}"), 200, true);
+        assertEnvelope(shim.raw("POST", path, stop2, "Authorization", basic, "Content-Type", "application/json",
+                "Origin", "http://127.0.0.1:" + shim.port(), "Sec-Fetch-Site", "same-origin"), 200, true);
         assertError(shim.client.post("/api/v1/obproxy/stop", null), 500, "Agent.UnderMaintenanceDag", 1010, "Stop obproxy");
     }
 
