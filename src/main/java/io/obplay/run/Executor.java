@@ -319,9 +319,18 @@ public final class Executor {
         long lease = store.leaseLength().toMillis();
         long nextTakeBack = System.currentTimeMillis() + lease / 3;
         long onlyDeclinedSince = -1;
+        // a fair share: at most the stage's size divided by the live instances claimed and unfinished here at a time,
+        // so that instances that come in a little later still find work (one instance alone: the whole stage)
+        int share = threads;
+        long nextShare = 0;
         try {
             while (!cancelled.get()) {
-                int slots = free.availablePermits();
+                if (System.currentTimeMillis() >= nextShare) {
+                    int live = Math.max(1, store.liveInstances().size());
+                    share = Math.max(1, Math.min(threads, (node.subTasks().size() + live - 1) / live));
+                    nextShare = System.currentTimeMillis() + lease / 3;
+                }
+                int slots = Math.min(free.availablePermits(), share - inFlight.size());
                 List<SubTask> claimed = slots > 0 ? store.claim(node.nodeId(), me, slots) : List.of();
                 for (SubTask t : claimed) {
                     free.acquireUninterruptibly();
