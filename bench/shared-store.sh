@@ -11,13 +11,14 @@
 #
 #   bench/shared-store.sh                   # N = 200, S = 2 s, instances 1 2 3, lease 5s, 2000 records
 #   bench/shared-store.sh --n 50 --sleep 1  # smaller
+#   bench/shared-store.sh --parts spread --instances 1 --n 50   # only part 1, one instance (OBPLAY_JAR=... for another build)
 #   bench/shared-store.sh --smoke           # N = 12, S = 1, 200 records: proves the script works (exit 1 on any failure)
 #
 # Needs: java 17+, mariadb-server (mariadbd, mariadb-install-db, mariadb client; .ci/setup.sh installs it), python3;
 # target/obplay.jar (mvn -B -q package -DskipTests). Writes bench/shared-store/results/{runs.tsv,summary.md}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N=200 SLEEP=2 INSTANCES="1 2 3" LEASE=5s RECORDS=2000 TAKEOVER_N=20 SMOKE=0
+N=200 SLEEP=2 INSTANCES="1 2 3" LEASE=5s RECORDS=2000 TAKEOVER_N=20 SMOKE=0 PARTS=spread,takeover,records
 while [ $# -gt 0 ]; do
   case "$1" in
     --n) N=$2; shift 2 ;;
@@ -25,6 +26,7 @@ while [ $# -gt 0 ]; do
     --instances) INSTANCES=$2; shift 2 ;;
     --lease) LEASE=$2; shift 2 ;;
     --records) RECORDS=$2; shift 2 ;;
+    --parts) PARTS=$2; shift 2 ;;
     --smoke) SMOKE=1 N=12 SLEEP=1 RECORDS=200 TAKEOVER_N=6; shift ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "shared-store.sh: unknown option $1 (see --help)" >&2; exit 1 ;;
@@ -118,6 +120,8 @@ row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$(cut -d' ' 
 
 inventory "$N" "$tmp/inv.yaml"
 playbook "$SLEEP" "$tmp/play.yaml"
+part() { case ",$PARTS," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+part spread || INSTANCES=
 for k in $INSTANCES; do
   url=$(newdb "spread$k")
   helpers=()
@@ -140,6 +144,7 @@ for k in $INSTANCES; do
 done
 
 # ------------------------------------------------------------------------------------------------ takeover
+if part takeover; then
 inventory "$TAKEOVER_N" "$tmp/inv-t.yaml"
 playbook 8 "$tmp/play-t.yaml"
 url=$(newdb takeover)
@@ -166,9 +171,12 @@ else
   failed=1; row takeover "$TAKEOVER_N" 2 - "FAILED: no takeover or no SUCCEED"; cat "$tmp/taker.err" >&2
 fi
 kill -9 "$b" 2> /dev/null || true
+fi
 
 # ------------------------------------------------------------------------------------------------ record cost
-for spec in "sqlite:$tmp/records.db plain" "$(newdb rplain) plain" "$(newdb rclaimed) claimed"; do
+RECORD_SPECS=("sqlite:$tmp/records.db plain" "$(newdb rplain) plain" "$(newdb rclaimed) claimed")
+part records || RECORD_SPECS=()
+for spec in "${RECORD_SPECS[@]}"; do
   set -- $spec
   for threads in 1 50; do
     line=$(java -cp "$JAR" bench/store/RecordCost.java "$1" "$RECORDS" "$threads" "$2") || { failed=1; line="FAILED"; }
