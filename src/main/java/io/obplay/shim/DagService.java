@@ -118,8 +118,10 @@ final class DagService implements AutoCloseable {
     private void helpRunningStages() {
         try {
             store.heartbeat(control.me());
+            java.util.Set<Long> unfinished = new java.util.HashSet<>();
             for (Dag d : store.unfinished()) {
                 long id = d.dagId();
+                unfinished.add(id);
                 if (d.state() != State.RUNNING || d.operator() == Operator.CANCEL || driving(id) || helping.containsKey(id)
                         || pool.isShutdown()) {
                     continue;
@@ -164,6 +166,7 @@ final class DagService implements AutoCloseable {
                 t.setDaemon(true);
                 t.start();
             }
+            stageSeen.keySet().retainAll(unfinished);
         } catch (RuntimeException e) {
             log.println("obplay serve: looking for stages to help with: " + e.getMessage());
         }
