@@ -36,6 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *       observer is stopped (gone, ports free);</li>
  *   <li>a holder paused (SIGSTOP) past its lease and then resumed: the store refuses its writes (fencing by the claim
  *       and the DAG's owner), and the DAG as the instance that took it over finished it stays as it is;</li>
+ *   <li>a helper killed -9 mid-stage: the owner takes its RUNNING sub-tasks back once its presence ran out and runs
+ *       them again;</li>
  *   <li>an instance that cannot reach the hosts (its inventory's SSH port is closed) declines their sub-tasks and another
  *       instance, which can (local transport), runs them.</li>
  * </ul>
@@ -229,6 +231,54 @@ class SpreadServeTest {
         assertEquals(1, count(logs, "done in "), "only B's end of the stop is recorded: " + logs);
         assertTrue(a.process.process.isAlive(), "A itself runs on");
         assertEquals(after, a.client.get("/api/v1/task/dag/" + id).data(), "and A answers with what B recorded");
+    }
+
+    @Test
+    void aHelperKilledMidStageHasItsSubTasksTakenBackAndRunAgainByTheOwner() throws Exception {
+        String database = database();
+        ShimFleet fleet = ShimFleet.standard(tmp.resolve("fleet"));
+        toClose.add(fleet);
+        List<Long> pids = new ArrayList<>();
+        for (ShimFleet.Observer o : fleet.observers) {
+            pids.add(fleet.start(o, "--ignore-term")); // each stop waits out its grace: the stage lasts
+        }
+        Path inv = fleet.writeInventory();
+        Map<String, String> env = env(database);
+        Instance a = serve("a", env, inv, "--lease", "3s", "--grace", "6s");
+        Instance b = serve("b", env, inv, "--lease", "3s", "--grace", "6s");
+        a.process.awaitListening(Duration.ofSeconds(90));
+        b.process.awaitListening(Duration.ofSeconds(90));
+        Thread.sleep(1500);
+
+        ObshellTestClient.Response r = a.client.post("/api/v1/ob/stop", "{\"scope\": {\"type\": \"GLOBAL\"}, \"terminate\": true}");
+        assertEnvelope(r, 200, false);
+        String id = r.data().get("id").asText();
+        String[] byB = new String[1];
+        assertTrue(TestHosts.await(() -> {
+            for (JsonNode t : a.client.get("/api/v1/task/dag/" + id).data().get("nodes").get(1).get("sub_tasks")) {
+                if (t.get("state").asText().equals("RUNNING") && t.path("ran_by").asText().startsWith(b.me())
+                        && t.get("task_logs").toString().contains("by obplay " + b.me())) {
+                    byB[0] = t.get("id").asText();
+                    return true;
+                }
+            }
+            return false;
+        }, Duration.ofSeconds(60)), () -> "B runs part of the stop stage: " + a.client.get("/api/v1/task/dag/" + id) + "\n" + b.process.err());
+        b.process.process.destroyForcibly(); // kill -9 the helper mid-stage
+        b.process.process.waitFor();
+
+        JsonNode done = awaitState(a, id, "SUCCEED", Duration.ofSeconds(120), a, b);
+        for (long pid : pids) {
+            assertFalse(ShimFleet.alive(pid), "every observer is gone");
+        }
+        JsonNode t = subTasks(done).get(byB[0]);
+        String logs = t.get("task_logs").toString();
+        assertTrue(t.get("ran_by").asText().startsWith(a.me()), "the owner ran it again: " + t);
+        assertEquals(2, t.get("execute_times").asInt(), t.toString());
+        assertTrue(logs.contains("taken back at ") && logs.contains("from obplay " + b.me()) && logs.contains("whose presence of 3s ran out"), logs);
+        assertTrue(logs.indexOf("by obplay " + b.me()) < logs.indexOf("taken back at ")
+                && logs.indexOf("taken back at ") < logs.lastIndexOf("by obplay " + a.me()), "in order: " + logs);
+        assertEquals(1, count(logs, "done in "), "one end recorded: " + logs);
     }
 
     @Test
