@@ -41,6 +41,16 @@ final class RunSession {
         if (events != null) {
             listeners.add(events);
         }
+        listeners.add(new RunListener() { // on a shared store: another instance took the DAG over
+            @Override
+            public void writeRefused(Dag dag, SubTask task, String why) {
+                synchronized (err) {
+                    err.println("obplay: the store refused this process's write" + (task == null ? "" : " of sub-task " + task.id()
+                            + " (" + task.state() + ")") + ": " + why);
+                    err.flush();
+                }
+            }
+        });
         try (Transport transport = Transports.forKind(inv.transport())) {
             Executor executor = new Executor(store, transport, servers, fanOut(listeners));
             Thread hook = new Thread(() -> {
@@ -141,6 +151,11 @@ final class RunSession {
             @Override
             public void dagFinished(Dag dag) {
                 ls.forEach(l -> l.dagFinished(dag));
+            }
+
+            @Override
+            public void writeRefused(Dag dag, SubTask task, String why) {
+                ls.forEach(l -> l.writeRefused(dag, task, why));
             }
         };
     }

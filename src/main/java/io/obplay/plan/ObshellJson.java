@@ -84,6 +84,9 @@ public final class ObshellJson {
         agent.put("port", t.executeAgent().port());
         m.put("execute_agent", agent);
         m.put("task_logs", t.taskLogs());
+        if (t.ranBy() != null) {
+            m.put("ran_by", t.ranBy());
+        }
         return m;
     }
 
@@ -145,7 +148,8 @@ public final class ObshellJson {
                             State.valueOf(need(t, "state").asText()), Operator.valueOf(need(t, "operator").asText()),
                             Times.parse(need(t, "start_time").asText()), Times.parse(need(t, "end_time").asText()),
                             map(t.get("additional_data")), need(t, "execute_times").asInt(),
-                            new ExecuteAgent(need(agent, "ip").asText(), need(agent, "port").asInt()), logs));
+                            new ExecuteAgent(need(agent, "ip").asText(), need(agent, "port").asInt()), logs,
+                            t.hasNonNull("ran_by") ? t.get("ran_by").asText() : null));
                 }
                 nodes.add(new Node(need(n, "id").asText(), need(n, "node_id").asLong(), need(n, "name").asText(),
                         State.valueOf(need(n, "state").asText()), Operator.valueOf(need(n, "operator").asText()),

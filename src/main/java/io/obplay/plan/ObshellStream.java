@@ -45,6 +45,7 @@ public final class ObshellStream {
     private static final SerializableString IP = new SerializedString("ip");
     private static final SerializableString PORT = new SerializedString("port");
     private static final SerializableString TASK_LOGS = new SerializedString("task_logs");
+    private static final SerializableString RAN_BY = new SerializedString("ran_by");
     private static final SerializableString SERVER = new SerializedString("server");
     private static final SerializableString ROLE = new SerializedString("role");
     private static final SerializableString HOST = new SerializedString("host");
@@ -97,7 +98,7 @@ public final class ObshellStream {
             for (SubTask t : n.subTasks()) {
                 taskStart(g, t.id(), t.taskId(), t.name(), t.state(), t.operator(), t.startTime(), t.endTime());
                 any(g, t.additionalData());
-                taskEnd(g, t.executeTimes(), t.executeAgent(), t.taskLogs());
+                taskEnd(g, t.executeTimes(), t.executeAgent(), t.taskLogs(), t.ranBy());
             }
             nodeEnd(g);
         }
@@ -176,6 +177,11 @@ public final class ObshellStream {
     }
 
     static void taskEnd(JsonGenerator g, int executeTimes, ExecuteAgent agent, List<String> logs) throws IOException {
+        taskEnd(g, executeTimes, agent, logs, null);
+    }
+
+    /** As above, with {@code ran_by} (the obplay instance that claimed and ran the sub-task) when there is one. */
+    static void taskEnd(JsonGenerator g, int executeTimes, ExecuteAgent agent, List<String> logs, String ranBy) throws IOException {
         g.writeFieldName(EXECUTE_TIMES);
         g.writeNumber(executeTimes);
         g.writeFieldName(EXECUTE_AGENT);
@@ -187,6 +193,10 @@ public final class ObshellStream {
         g.writeEndObject();
         g.writeFieldName(TASK_LOGS);
         strings(g, logs);
+        if (ranBy != null) {
+            g.writeFieldName(RAN_BY);
+            g.writeString(ranBy);
+        }
         g.writeEndObject();
     }
 

@@ -6,7 +6,9 @@ import java.util.Map;
 
 /**
  * obshell's TaskDetailDTO: the work of one node on one host. {@code additionalData} holds exactly what it
- * runs: the server, the step, the script, every signal and every path (see {@link TaskData}).
+ * runs: the server, the step, the script, every signal and every path (see {@link TaskData}). {@code ranBy} is the
+ * obplay instance ({@code pid@host}) that claimed it and runs or ran it, as the store records it; null before any
+ * did (and again once it is PENDING for anyone to claim).
  */
 public record SubTask(
         String id,
@@ -19,7 +21,15 @@ public record SubTask(
         Map<String, Object> additionalData,
         int executeTimes,
         ExecuteAgent executeAgent,
-        List<String> taskLogs) {
+        List<String> taskLogs,
+        String ranBy) {
+
+    /** A sub-task no instance has claimed or run yet ({@code ranBy} null). */
+    public SubTask(String id, long taskId, String name, State state, Operator operator, OffsetDateTime startTime,
+                   OffsetDateTime endTime, Map<String, Object> additionalData, int executeTimes, ExecuteAgent executeAgent,
+                   List<String> taskLogs) {
+        this(id, taskId, name, state, operator, startTime, endTime, additionalData, executeTimes, executeAgent, taskLogs, null);
+    }
 
     public SubTask {
         additionalData = additionalData == null ? null : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(additionalData));
@@ -31,10 +41,15 @@ public record SubTask(
     }
 
     public SubTask withState(State s, Operator op, OffsetDateTime start, OffsetDateTime end, int times, List<String> logs) {
-        return new SubTask(id, taskId, name, s, op, start, end, additionalData, times, executeAgent, logs);
+        return new SubTask(id, taskId, name, s, op, start, end, additionalData, times, executeAgent, logs, ranBy);
     }
 
     public SubTask withIds(String genericId, long localId) {
-        return new SubTask(genericId, localId, name, state, operator, startTime, endTime, additionalData, executeTimes, executeAgent, taskLogs);
+        return new SubTask(genericId, localId, name, state, operator, startTime, endTime, additionalData, executeTimes, executeAgent, taskLogs, ranBy);
+    }
+
+    /** This sub-task as claimed by (or run by) {@code instance}. */
+    public SubTask withRanBy(String instance) {
+        return new SubTask(id, taskId, name, state, operator, startTime, endTime, additionalData, executeTimes, executeAgent, taskLogs, instance);
     }
 }

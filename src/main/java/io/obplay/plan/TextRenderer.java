@@ -105,7 +105,7 @@ public final class TextRenderer {
                 }
                 if (states && !t.taskLogs().isEmpty()) {
                     List<String> logs = t.taskLogs();
-                    String ranBy = ranBy(logs);
+                    String ranBy = t.ranBy() != null ? t.ranBy() : ranBy(logs);
                     if (ranBy != null) {
                         b.append("      ran by   obplay ").append(ranBy).append('\n');
                     }

@@ -216,13 +216,14 @@ public final class DagControl {
     /**
      * Takes over a DAG whose owner's lease ran out (it was killed, its machine is gone): in one transaction, under the
      * DAG's lock and only while the lease is still expired, this process becomes the owner (with a fresh lease), a
-     * RUNNING DAG goes back to READY and its RUNNING stage to PENDING, and its RUNNING sub-tasks to PENDING, to be run
-     * again by this process (the step scripts are idempotent: see the README); every unfinished sub-task of that stage
+     * RUNNING DAG goes back to READY and its RUNNING stage to PENDING, and its RUNNING sub-tasks to PENDING (but for those
+     * claimed by another instance that is still alive, which runs them on), to be run again (the step scripts are idempotent: see the README); every unfinished sub-task of that stage
      * gets a log line saying who took over, from whom, and when. A DAG that is not READY, PENDING or RUNNING is refused.
      *
      * @return the DAG as taken over, or empty when its lease is live (another instance renewed or took it)
      */
     public Optional<Dag> takeOver(long dagId) throws Refused {
+        java.util.Set<String> live = store.liveInstances();
         return store.takeOver(dagId, (dag, owner) -> {
             if (dag.state() != State.RUNNING && dag.state() != State.READY && dag.state() != State.PENDING) {
                 throw new Refused(Refusal.NOT_READY, "DAG " + dag.id() + " is " + dag.state() + ": nothing to take over");
@@ -235,7 +236,10 @@ public final class DagControl {
             if (current.isPresent()) {
                 Node n = current.get();
                 for (SubTask t : n.subTasks()) {
-                    if (t.state() == State.RUNNING) {
+                    boolean helperLives = t.ranBy() != null && !t.ranBy().equals(owner) && live.contains(t.ranBy());
+                    if (t.state() == State.RUNNING && helperLives) {
+                        c = c.withSubTask(t, List.of(line + "; obplay " + t.ranBy() + ", which claimed this sub-task, runs it on"));
+                    } else if (t.state() == State.RUNNING) {
                         c = c.withSubTask(t.withState(State.PENDING, t.operator(), t.startTime(), t.endTime(), t.executeTimes(),
                                 t.taskLogs()), List.of(line + "; this sub-task was RUNNING there: its outcome is unknown, it runs again"));
                     } else if (t.state() != State.SUCCEED) {
@@ -325,13 +329,136 @@ public final class DagControl {
     }
 
     /**
+     * Thrown by the executor's writes on a store with leases when this process is no longer the DAG's owner: another
+     * instance took the DAG over (this one was paused or cut off past its lease). Nothing was written.
+     */
+    static final class DagTakenException extends RuntimeException {
+        DagTakenException(String message) {
+            super(message);
+        }
+    }
+
+    /** On a store with leases, refuses (nothing is written) unless this process still owns the DAG. */
+    private void mustOwn(Dag dag, String owner) {
+        if (store.leases() && !me.equals(owner)) {
+            throw new DagTakenException("DAG " + dag.id() + " is obplay " + owner + "'s now, not this instance's ("
+                    + me + "): its lease ran out and the DAG was taken over; nothing written");
+        }
+    }
+
+    /**
+     * The start of a stage when its sub-tasks are claimed by instances ({@link Store#claim}): the node becomes RUNNING
+     * and each of its sub-tasks that is neither SUCCEED nor RUNNING (claimed by a live instance) becomes PENDING,
+     * claimed by no one and declined by no one, in one transaction and only while this process owns the DAG.
+     */
+    Node openStage(long dagId, Node node) {
+        try {
+            Dag d = store.transition(dagId, (dag, owner) -> {
+                mustOwn(dag, owner);
+                Node n = dag.nodes().stream().filter(x -> x.nodeId() == node.nodeId()).findFirst().orElseThrow();
+                Change c = Change.none().withNode(n.withState(State.RUNNING, n.operator() == Operator.PASS ? Operator.RUN : n.operator(),
+                        node.startTime(), Times.UNSET));
+                for (SubTask t : n.subTasks()) {
+                    if (t.state() != State.SUCCEED && t.state() != State.RUNNING) {
+                        c = c.withSubTask(t.withState(State.PENDING, t.operator(), t.startTime(), t.endTime(), t.executeTimes(),
+                                t.taskLogs()), List.of());
+                    }
+                }
+                return c;
+            });
+            return d.nodes().stream().filter(x -> x.nodeId() == node.nodeId()).findFirst().orElseThrow();
+        } catch (Refused gone) {
+            throw new java.util.NoSuchElementException(gone.getMessage());
+        }
+    }
+
+    /** The end of a stage: the node's fields, written only while this process owns the DAG (on a store with leases). */
+    void closeStage(long dagId, Node node) {
+        try {
+            store.transition(dagId, (dag, owner) -> {
+                mustOwn(dag, owner);
+                return Change.none().withNode(node);
+            });
+        } catch (Refused gone) {
+            throw new java.util.NoSuchElementException(gone.getMessage());
+        }
+    }
+
+    /**
+     * Takes back the sub-tasks of a node that are RUNNING under an instance whose presence ran out (it was killed, or
+     * its machine is gone): they are PENDING again, for any instance to claim and run again (the step scripts are
+     * idempotent), each with a log line saying from whom and when. Only while this process owns the DAG.
+     *
+     * @return how many were taken back
+     */
+    int takeBackDeadClaims(long dagId, long nodeId, java.util.Set<String> live) {
+        int[] n = {0};
+        try {
+            store.transition(dagId, (dag, owner) -> {
+                mustOwn(dag, owner);
+                n[0] = 0;
+                Change c = Change.none();
+                for (Node x : dag.nodes()) {
+                    if (x.nodeId() != nodeId) {
+                        continue;
+                    }
+                    for (SubTask t : x.subTasks()) {
+                        if (t.state() == State.RUNNING && t.ranBy() != null && !t.ranBy().equals(me) && !live.contains(t.ranBy())) {
+                            c = c.withSubTask(t.withState(State.PENDING, t.operator(), t.startTime(), t.endTime(), t.executeTimes(),
+                                    t.taskLogs()), List.of("taken back at " + Times.now() + " by obplay " + me + " from obplay "
+                                    + t.ranBy() + ", whose presence of " + store.leaseLength().toSeconds() + "s ran out; this sub-task"
+                                    + " was RUNNING there: its outcome is unknown, it runs again"));
+                            n[0]++;
+                        }
+                    }
+                }
+                return c;
+            });
+        } catch (Refused gone) {
+            throw new java.util.NoSuchElementException(gone.getMessage());
+        }
+        return n[0];
+    }
+
+    /**
+     * Fails the sub-tasks this process declined (it cannot reach their hosts) that no other instance claimed since:
+     * each still PENDING and claimed by no one is FAILED with {@code why}. Only while this process owns the DAG.
+     */
+    int failDeclined(long dagId, long nodeId, java.util.Map<Long, String> declined, String why) {
+        int[] n = {0};
+        try {
+            store.transition(dagId, (dag, owner) -> {
+                mustOwn(dag, owner);
+                n[0] = 0;
+                Change c = Change.none();
+                OffsetDateTime now = Times.now();
+                for (Node x : dag.nodes()) {
+                    for (SubTask t : x.subTasks()) {
+                        if (x.nodeId() == nodeId && declined.containsKey(t.taskId()) && t.state() == State.PENDING && t.ranBy() == null) {
+                            c = c.withSubTask(t.withState(State.FAILED, t.operator(), t.startTime(), now, t.executeTimes(), t.taskLogs()),
+                                    List.of("FAILED: " + declined.get(t.taskId()) + "; " + why));
+                            n[0]++;
+                        }
+                    }
+                }
+                return c;
+            });
+        } catch (Refused gone) {
+            throw new java.util.NoSuchElementException(gone.getMessage());
+        }
+        return n[0];
+    }
+
+    /**
      * The executor's record of its DAG's progress: the DAG-level fields of {@code d}, except that a CANCEL another
      * process recorded meanwhile is kept (and returned, for the executor to act on); {@code release} also records
-     * that no process drives the DAG any more. Returns the DAG as stored.
+     * that no process drives the DAG any more. Returns the DAG as stored. On a store with leases, written only while
+     * this process owns the DAG ({@link DagTakenException} otherwise).
      */
     Dag progress(Dag d, boolean release) {
         try {
             return store.transition(d.dagId(), (dag, owner) -> {
+                mustOwn(dag, owner);
                 Operator op = dag.operator() == Operator.CANCEL ? Operator.CANCEL : d.operator();
                 Change c = Change.none().withDag(d.withState(d.stage(), d.state(), op, d.startTime(), d.endTime()));
                 return release ? c.withOwner(null) : c;

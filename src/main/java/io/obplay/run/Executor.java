@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -32,6 +33,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * script in one channel on its host. Every state change is written to the store as it happens, so a killed
  * obplay leaves a record that says exactly what ran. Sub-tasks that already SUCCEEDed are not run again,
  * which is what makes {@code dag retry} re-run only the failed and never-run ones.
+ *
+ * <p>On a store shared by instances ({@link Store#leases()}) the sub-tasks of a stage are not handed to the pool
+ * directly: this process (the DAG's owner) claims them from the store in batches as its workers are free
+ * ({@link Store#claim}), and so may every other live {@code obplay serve} that has the DAG's servers
+ * ({@link #help}); every sub-task write is then fenced by the claim ({@link Store#updateClaimed}), the stage ends when
+ * the store has every sub-task of it finished, whoever ran it, and a host this process cannot reach is declined
+ * ({@link Store#decline}): left to the others, failed once every live instance has declined it or none took it within
+ * a lease.
  */
 public final class Executor {
     private final Store store;
@@ -51,6 +60,12 @@ public final class Executor {
     private final Map<String, String> unreachableHosts = new ConcurrentHashMap<>();
     /** The DAG's additional data, which holds the script libraries its sub-tasks call. */
     private volatile Map<String, Object> dagData;
+    /** Sub-tasks are claimed from the store, by this and other instances (a store shared by instances). */
+    private final boolean spread;
+    /** Sub-tasks this process declined in the current stage (it cannot reach their hosts), with the reason. */
+    private final Map<Long, String> declinedHere = new ConcurrentHashMap<>();
+    /** How often a claiming loop that has nothing to claim looks at the store again. */
+    static final long CLAIM_POLL_MS = 200;
 
     /**
      * @param servers every server the DAG may name, by {@link Server#name()}
@@ -60,6 +75,7 @@ public final class Executor {
         this.transport = transport;
         this.servers = servers;
         this.listener = listener;
+        this.spread = store.leases();
     }
 
     /** Ends the run as soon as possible: running scripts are ended, the DAG is recorded FAILED with operator CANCEL. */
@@ -109,9 +125,20 @@ public final class Executor {
         }
         dagData = dag.additionalData();
         me = control.me();
-        java.util.concurrent.ScheduledExecutorService renewer = store.leases() ? renewLease(dagId) : null;
+        java.util.concurrent.ScheduledExecutorService renewer = null;
+        if (store.leases()) {
+            store.heartbeat(me);
+            renewer = renewLease(dagId);
+        }
         try {
             return runStarted(dagId, options, control, dag);
+        } catch (DagControl.DagTakenException taken) {
+            leaseLost.set(true); // another instance owns the DAG now: this one writes nothing more to it
+            cancel();
+            listener.writeRefused(dag, null, taken.getMessage());
+            Dag as = store.dag(dagId).orElseThrow();
+            listener.dagFinished(as);
+            return as;
         } finally {
             if (renewer != null) {
                 renewer.shutdownNow();
@@ -133,6 +160,7 @@ public final class Executor {
         long every = Math.max(200, store.leaseLength().toMillis() / 3);
         s.scheduleWithFixedDelay(() -> {
             try {
+                store.heartbeat(me);
                 if (!store.renewLease(dagId, me)) {
                     leaseLost.set(true);
                     cancel();
@@ -167,11 +195,13 @@ public final class Executor {
                 break;
             }
             node = node.withState(State.RUNNING, node.operator() == Operator.PASS ? Operator.RUN : node.operator(), Times.now(), Times.UNSET);
-            if (!leaseLost.get()) {
+            if (spread) {
+                node = control.openStage(dagId, node);
+            } else if (!leaseLost.get()) {
                 store.updateNode(node);
             }
             listener.stageStarted(dag, i + 1, node);
-            List<SubTask> results = runNode(node, options, forks);
+            List<SubTask> results = spread ? runClaimed(dag, node, options, forks, control) : runNode(node, options, forks);
             int attempted = 0;
             int bad = 0;
             boolean anyNotOk = false;
@@ -189,7 +219,9 @@ public final class Executor {
             boolean stageFails = cancelled.get() || (bad > 0 && bad * 100L > (long) maxFail * Math.max(1, attempted));
             node = node.withSubTasks(results).withState(anyNotOk ? State.FAILED : State.SUCCEED,
                     cancelled.get() ? Operator.CANCEL : node.operator(), node.startTime(), Times.now());
-            if (!leaseLost.get()) {
+            if (spread) {
+                control.closeStage(dagId, node);
+            } else if (!leaseLost.get()) {
                 store.updateNode(node);
             }
             listener.stageFinished(dag, i + 1, node);
@@ -215,6 +247,191 @@ public final class Executor {
         dag = store.dag(dagId).orElseThrow();
         listener.dagFinished(dag);
         return dag;
+    }
+
+    /**
+     * Helps run a stage of a DAG another instance owns: claims sub-tasks of the node in batches as this process's
+     * workers are free and runs them, until none is left to claim (or the DAG is cancelled or finished). Servers that
+     * failed in an earlier stage of the DAG are not run on, as in the owner's own run.
+     *
+     * @return how many sub-tasks this process ran
+     */
+    public int help(long dagId, long nodeId, RunOptions options) {
+        try {
+            Dag dag = store.dag(dagId).orElse(null);
+            if (dag == null || dag.state() != State.RUNNING) {
+                return 0;
+            }
+            dagData = dag.additionalData();
+            me = new DagControl(store).me();
+            store.heartbeat(me);
+            Node node = null;
+            for (Node n : dag.nodes()) {
+                if (n.nodeId() == nodeId) {
+                    node = n;
+                    break;
+                }
+                for (SubTask t : n.subTasks()) {
+                    if (t.state() == State.FAILED) {
+                        failedServers.putIfAbsent(t.data().server(), t.data().server() + " failed in stage " + n.name());
+                    }
+                }
+            }
+            if (node == null) {
+                return 0;
+            }
+            int forks = options.forks() > 0 ? options.forks() : intData(dag.additionalData(), "forks", 50);
+            return claimLoop(dag, node, options, forks, null).size();
+        } finally {
+            done.countDown();
+        }
+    }
+
+    /** The owner's run of a stage on a shared store: claims and runs, then waits for the store to have it finished. */
+    private List<SubTask> runClaimed(Dag dag, Node node, RunOptions options, int forks, DagControl control) {
+        declinedHere.clear();
+        claimLoop(dag, node, options, forks, control);
+        return store.node(node.nodeId()).orElseThrow().subTasks();
+    }
+
+    /**
+     * Claims sub-tasks of the node as workers are free and runs them. With {@code control} (the DAG's owner) it goes
+     * on until the store has every sub-task of the node finished, whoever ran it: it takes back the claims of dead
+     * instances and fails what it declined and nobody took within a lease; without (a helper) it ends once nothing is
+     * left to claim and its own sub-tasks are done.
+     *
+     * @return the sub-tasks this process ran, as it recorded them
+     */
+    private List<SubTask> claimLoop(Dag dag, Node node, RunOptions options, int forks, DagControl control) {
+        int threads = Math.max(1, Math.min(forks, node.subTasks().size()));
+        ExecutorService p = Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "obplay-worker");
+            t.setDaemon(true);
+            return t;
+        });
+        pool = p;
+        if (cancelled.get()) {
+            p.shutdownNow();
+        }
+        java.util.concurrent.Semaphore free = new java.util.concurrent.Semaphore(threads);
+        List<SubTask> ran = Collections.synchronizedList(new ArrayList<>());
+        Map<Long, SubTask> inFlight = new ConcurrentHashMap<>();
+        long lease = store.leaseLength().toMillis();
+        long nextTakeBack = System.currentTimeMillis() + lease / 3;
+        long onlyDeclinedSince = -1;
+        // a fair share: at most the stage's size divided by the live instances claimed and unfinished here at a time,
+        // so that instances that come in a little later still find work (one instance alone: the whole stage)
+        int share = threads;
+        long nextShare = 0;
+        try {
+            while (!cancelled.get()) {
+                if (System.currentTimeMillis() >= nextShare) {
+                    int live = Math.max(1, store.liveInstances().size());
+                    share = Math.max(1, Math.min(threads, (node.subTasks().size() + live - 1) / live));
+                    nextShare = System.currentTimeMillis() + lease / 3;
+                }
+                int slots = Math.min(free.availablePermits(), share - inFlight.size());
+                List<SubTask> claimed = slots > 0 ? store.claim(node.nodeId(), me, slots) : List.of();
+                for (SubTask t : claimed) {
+                    free.acquireUninterruptibly();
+                    inFlight.put(t.taskId(), t);
+                    try {
+                        p.submit(() -> {
+                            try {
+                                ran.add(runSubTask(node, t, options));
+                            } finally {
+                                inFlight.remove(t.taskId());
+                                synchronized (free) {
+                                    free.release();
+                                    free.notifyAll();
+                                }
+                            }
+                        });
+                    } catch (java.util.concurrent.RejectedExecutionException e) {
+                        free.release();
+                        inFlight.remove(t.taskId());
+                        finish(node, t, State.FAILED, Operator.CANCEL, t.startTime(), List.of("cancelled before it started"), Outcome.CANCELLED);
+                    }
+                }
+                if (!claimed.isEmpty()) {
+                    continue;
+                }
+                boolean busy = free.availablePermits() < threads;
+                if (control == null && !busy) {
+                    break; // a helper: nothing left to claim, its own sub-tasks done; the owner finishes the stage
+                }
+                if (control != null) {
+                    long t = System.currentTimeMillis();
+                    if (!busy && dagStopped(dag.dagId())) {
+                        cancel(); // another process cancelled it (claims are refused then), or it is no longer RUNNING
+                        break;
+                    }
+                    if (t >= nextTakeBack) {
+                        nextTakeBack = t + lease / 3;
+                        control.takeBackDeadClaims(dag.dagId(), node.nodeId(), store.liveInstances());
+                    }
+                    if (!busy) {
+                        Node now = store.node(node.nodeId()).orElseThrow();
+                        if (stageDone(now)) {
+                            break;
+                        }
+                        boolean onlyDeclined = now.subTasks().stream().noneMatch(x -> x.state() == State.RUNNING)
+                                && now.subTasks().stream().filter(x -> x.state() == State.PENDING && x.ranBy() == null)
+                                .allMatch(x -> declinedHere.containsKey(x.taskId()));
+                        if (!onlyDeclined) {
+                            onlyDeclinedSince = -1;
+                        } else if (onlyDeclinedSince < 0) {
+                            onlyDeclinedSince = t;
+                        } else if (t - onlyDeclinedSince >= lease) {
+                            control.failDeclined(dag.dagId(), node.nodeId(), declinedHere, "no other obplay instance took it within "
+                                    + store.leaseLength().toSeconds() + "s");
+                            onlyDeclinedSince = -1;
+                        }
+                    }
+                }
+                synchronized (free) {
+                    try {
+                        free.wait(CLAIM_POLL_MS); // woken early by a worker that is done
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        cancel();
+                    }
+                }
+            }
+        } catch (DagControl.DagTakenException taken) {
+            leaseLost.set(true); // this process's lease ran out and the DAG is another's: end the scripts, write nothing
+            cancel();
+            throw taken;
+        } finally {
+            p.shutdown();
+            try {
+                if (!p.awaitTermination(cancelled.get() ? 30 : 365, cancelled.get() ? TimeUnit.SECONDS : TimeUnit.DAYS)) {
+                    p.shutdownNow();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                p.shutdownNow();
+            }
+        }
+        // claimed, but never started or never finished because a cancel shut the pool down
+        for (SubTask t : inFlight.values()) {
+            ran.add(finish(node, t, State.FAILED, Operator.CANCEL, t.startTime(), List.of("cancelled before it finished"),
+                    Outcome.CANCELLED));
+        }
+        return ran;
+    }
+
+    /**
+     * Whether the DAG was cancelled by another process or is no longer RUNNING; read only when this owner is idle and the
+     * stage unfinished, so about every {@link #CLAIM_POLL_MS} at the end of a stage.
+     */
+    private boolean dagStopped(long dagId) {
+        return store.dag(dagId).map(d -> d.operator() == Operator.CANCEL || d.state() != State.RUNNING).orElse(true);
+    }
+
+    /** Whether the store has every sub-task of the node finished: none RUNNING, none PENDING and unclaimed. */
+    private static boolean stageDone(Node n) {
+        return n.subTasks().stream().noneMatch(t -> t.state() == State.RUNNING || t.state() == State.PENDING && t.ranBy() == null);
     }
 
     private List<SubTask> runNode(Node node, RunOptions options, int forks) {
@@ -281,8 +498,12 @@ public final class Executor {
         String earlier = failedServers.get(data.server());
         if (earlier != null) {
             List<String> logs = List.of("not run: " + earlier);
-            store.appendLogs(task.taskId(), logs);
             SubTask t = task.withState(State.PENDING, task.operator(), task.startTime(), task.endTime(), task.executeTimes(), append(task, logs));
+            if (!spread) {
+                store.appendLogs(task.taskId(), logs);
+            } else if (!store.updateClaimed(t, logs, me)) { // PENDING and still this process's: not claimed again
+                listener.writeRefused(null, t, "its claim is no longer this instance's");
+            }
             listener.subTaskFinished(node, t, Outcome.NOT_RUN);
             return t;
         }
@@ -295,15 +516,24 @@ public final class Executor {
         String first = "run " + data.step() + " on " + data.host() + " (attempt " + (task.executeTimes() + 1) + ", timeout "
                 + data.timeoutSeconds() + "s) by obplay " + me;
         SubTask running = task.withState(State.RUNNING, task.operator(), started, Times.UNSET, task.executeTimes() + 1,
-                append(task, List.of(first)));
-        if (leaseLost.get()) {
+                append(task, List.of(first))).withRanBy(me);
+        if (spread) {
+            if (!store.updateClaimed(running, List.of(first), me)) {
+                listener.writeRefused(null, running, "its claim is no longer this instance's: not run here");
+                return running;
+            }
+        } else if (leaseLost.get()) {
             return running;
+        } else {
+            store.updateSubTask(running, List.of(first));
         }
-        store.updateSubTask(running, List.of(first));
         listener.subTaskStarted(node, running);
         List<String> logs = Collections.synchronizedList(new ArrayList<>());
         String endpoint = server.ssh().user() + "@" + server.host() + ":" + server.ssh().port();
         String unreachable = unreachableHosts.get(endpoint);
+        if (unreachable != null && spread) {
+            return decline(node, running, endpoint, unreachable);
+        }
         if (unreachable != null) {
             logs.add("FAILED: host " + data.host() + " is unreachable: " + unreachable);
             failedServers.put(data.server(), "host " + data.host() + " was unreachable in stage " + node.name());
@@ -337,6 +567,9 @@ public final class Executor {
             return finish(node, running, State.SUCCEED, running.operator(), started, logs, Outcome.OK);
         } catch (HostUnreachableException e) {
             unreachableHosts.putIfAbsent(endpoint, e.getMessage());
+            if (spread) {
+                return decline(node, running, endpoint, e.getMessage());
+            }
             failedServers.put(data.server(), "host " + data.host() + " was unreachable in stage " + node.name());
             logs.add("FAILED: unreachable: " + e.getMessage());
             return finish(node, running, State.FAILED, running.operator(), started, logs, Outcome.UNREACHABLE);
@@ -353,11 +586,37 @@ public final class Executor {
         }
     }
 
+    /**
+     * This process cannot reach the sub-task's host: it gives the sub-task up for another instance that may
+     * ({@link Store#decline}); the store fails it once every live instance has declined it.
+     */
+    private SubTask decline(Node node, SubTask running, String endpoint, String why) {
+        String reason = "cannot reach host " + running.data().host() + " (" + endpoint + "): " + why;
+        Optional<SubTask> now = store.decline(running.taskId(), me, reason);
+        if (now.isEmpty()) {
+            listener.writeRefused(null, running, "its claim is no longer this instance's");
+            return running;
+        }
+        SubTask t = now.get();
+        if (t.state() == State.FAILED) {
+            failedServers.put(running.data().server(), "host " + running.data().host() + " was unreachable in stage " + node.name());
+            listener.subTaskFinished(node, t, Outcome.UNREACHABLE);
+        } else {
+            declinedHere.put(t.taskId(), "declined by obplay " + me + ": " + reason);
+            listener.subTaskFinished(node, t, Outcome.NOT_RUN);
+        }
+        return t;
+    }
+
     private SubTask finish(Node node, SubTask task, State state, Operator op, OffsetDateTime started, List<String> newLogs, Outcome outcome) {
         List<String> copy = List.copyOf(newLogs);
         SubTask t = task.withState(state, op, started == null || started.equals(Times.UNSET) ? Times.now() : started, Times.now(),
                 task.executeTimes(), append(task, copy));
-        if (!leaseLost.get()) {
+        if (spread) {
+            if (!store.updateClaimed(t, copy, me)) {
+                listener.writeRefused(null, t, "its claim is no longer this instance's (another instance took the DAG over)");
+            }
+        } else if (!leaseLost.get()) {
             store.updateSubTask(t, copy);
         }
         listener.subTaskFinished(node, t, outcome);

@@ -24,6 +24,13 @@ public interface RunListener {
     default void dagFinished(Dag dag) {
     }
 
+    /**
+     * The store refused a write of this process (on a store shared by instances): the DAG ({@code dag}) or the
+     * sub-task ({@code task}; the other is null) is another instance's now, and nothing was written.
+     */
+    default void writeRefused(Dag dag, SubTask task, String why) {
+    }
+
     RunListener NONE = new RunListener() {
     };
 }

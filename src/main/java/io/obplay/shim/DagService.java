@@ -94,10 +94,96 @@ final class DagService implements AutoCloseable {
                 return t;
             });
             long every = Math.max(200, store.leaseLength().toMillis() / 3);
+            store.heartbeat(control.me());
             takeovers.scheduleWithFixedDelay(this::takeOverExpired, every, every, TimeUnit.MILLISECONDS);
+            takeovers.scheduleWithFixedDelay(this::helpRunningStages, HELP_POLL_MS, HELP_POLL_MS, TimeUnit.MILLISECONDS);
         } else {
             takeovers = null;
         }
+    }
+
+    /** How often an instance on a shared store looks for stages of other instances' DAGs to help with. */
+    static final long HELP_POLL_MS = 500;
+    /** The stage each DAG being helped here is at, by DAG id (a helper runs one stage of one DAG at a time). */
+    private final Map<Long, Long> helping = new ConcurrentHashMap<>();
+    private final Map<Long, Executor> helpers = new ConcurrentHashMap<>();
+    /** Per DAG id: the node of the stage last looked at, and whether this inventory has every server of the DAG. */
+    private final Map<Long, long[]> stageSeen = new ConcurrentHashMap<>();
+
+    /**
+     * On a shared store: renews this instance's presence and, for every RUNNING DAG another instance owns whose
+     * servers this inventory has, claims and runs sub-tasks of its running stage ({@link Executor#help}) with this
+     * instance's own transport (its own SSH sessions), on a thread of its own per DAG.
+     */
+    private void helpRunningStages() {
+        try {
+            store.heartbeat(control.me());
+            java.util.Set<Long> unfinished = new java.util.HashSet<>();
+            for (Dag d : store.unfinished()) {
+                long id = d.dagId();
+                unfinished.add(id);
+                if (d.state() != State.RUNNING || d.operator() == Operator.CANCEL || driving(id) || helping.containsKey(id)
+                        || pool.isShutdown()) {
+                    continue;
+                }
+                long[] seen = stageSeen.get(id);
+                if (seen == null || seen[0] != d.stage()) {
+                    Optional<Dag> full = store.dag(id);
+                    if (full.isEmpty() || d.stage() < 1 || d.stage() > full.get().nodes().size()) {
+                        continue;
+                    }
+                    boolean ours = servers.keySet().containsAll(Executor.serverNames(full.get()));
+                    seen = new long[] {d.stage(), full.get().nodes().get(d.stage() - 1).nodeId(), ours ? 1 : 0};
+                    stageSeen.put(id, seen);
+                }
+                if (seen[2] == 0) {
+                    continue; // names a server this inventory lacks: left to the instances that have it
+                }
+                long nodeId = seen[1];
+                Transport transport = Transports.forKind(inv.transport());
+                Executor ex = new Executor(store, transport, servers, helperListener(d));
+                helping.put(id, nodeId);
+                helpers.put(id, ex);
+                Thread t = new Thread(() -> {
+                    try {
+                        int n = ex.help(id, nodeId, RunOptions.defaults());
+                        if (n > 0) {
+                            log.println("obplay serve: DAG " + d.id() + " stage " + d.stage() + ": ran " + n
+                                    + " sub-task(s) claimed here (the DAG is obplay " + store.owner(id).orElse("nobody") + "'s)");
+                        }
+                    } catch (RuntimeException e) {
+                        log.println("obplay serve: helping with DAG " + d.id() + ": " + e.getMessage());
+                    } finally {
+                        helpers.remove(id, ex);
+                        helping.remove(id, nodeId);
+                        try {
+                            transport.close();
+                        } catch (Exception e) {
+                            log.println("obplay serve: closing the transport of DAG " + id + ": " + e);
+                        }
+                    }
+                }, "obplay-serve-help-" + id);
+                t.setDaemon(true);
+                t.start();
+            }
+            stageSeen.keySet().retainAll(unfinished);
+        } catch (RuntimeException e) {
+            log.println("obplay serve: looking for stages to help with: " + e.getMessage());
+        }
+    }
+
+    private RunListener helperListener(Dag dag) {
+        return new RunListener() {
+            @Override
+            public void writeRefused(Dag d, SubTask task, String why) {
+                refused(dag, task, why);
+            }
+        };
+    }
+
+    private void refused(Dag dag, SubTask task, String why) {
+        log.println("obplay serve: DAG " + dag.id() + ": the store refused this instance's write"
+                + (task == null ? "" : " of sub-task " + task.id() + " (" + task.state() + ")") + ": " + why);
     }
 
     /** On a store shared by instances: looks for DAGs whose lease ran out, every third of the lease. */
@@ -329,6 +415,12 @@ final class DagService implements AutoCloseable {
             public void dagFinished(Dag dag) {
                 log.println("obplay serve: DAG " + dag.id() + " (" + dag.name() + ") " + dag.state() + " (operator " + dag.operator() + ")");
             }
+
+            @Override
+            public void writeRefused(Dag dag, SubTask task, String why) {
+                log.println("obplay serve: the store refused this instance's write"
+                        + (task == null ? "" : " of sub-task " + task.id() + " (" + task.state() + ")") + ": " + why);
+            }
         };
     }
 
@@ -413,6 +505,7 @@ final class DagService implements AutoCloseable {
         if (takeovers != null) {
             takeovers.shutdownNow();
         }
+        helpers.values().forEach(Executor::cancel);
         pool.shutdown();
         try {
             long left = deadline - System.nanoTime();

@@ -37,7 +37,7 @@ public final class Rows {
     public static final String NODE_COLUMNS = "n.id, n.generic_id, n.name, n.state, n.operator, n.start_time, n.end_time, "
             + "n.additional_data";
     public static final String TASK_COLUMNS = "t.id, t.generic_id, t.name, t.state, t.operator, t.start_time, t.end_time, "
-            + "t.additional_data, t.execute_times, t.agent_ip, t.agent_port";
+            + "t.additional_data, t.execute_times, t.agent_ip, t.agent_port, t.ran_by";
 
     private Rows() {
     }
@@ -90,7 +90,8 @@ public final class Rows {
                 map(rs.getString(8)),
                 rs.getInt(9),
                 noAgent ? null : new ExecuteAgent(agentIp, agentPort),
-                logs);
+                logs,
+                rs.getString(12));
     }
 
     public static String time(OffsetDateTime t) {

@@ -145,6 +145,46 @@ public interface Store extends AutoCloseable {
         return Optional.empty();
     }
 
+    // ------------------------------------------------------------------------------- work spread over instances
+
+    /**
+     * Records that {@code instance} ({@code pid@hostname}) is alive, for one {@link #leaseLength()}: the instances whose
+     * presence has not run out are the ones a declined sub-task waits for ({@link #decline}) and whose claims hold.
+     */
+    void heartbeat(String instance);
+
+    /** The instances whose presence ({@link #heartbeat}) has not run out. */
+    java.util.Set<String> liveInstances();
+
+    /**
+     * Claims, in one transaction under the DAG's lock, up to {@code max} sub-tasks of the node for {@code instance}:
+     * PENDING ones that no instance holds and that {@code instance} has not declined, in id order; each becomes
+     * RUNNING with {@link SubTask#ranBy()} = {@code instance}. Nothing is claimed unless the node and its DAG are
+     * RUNNING and the DAG is not being cancelled. Of instances claiming at once, each sub-task goes to one.
+     *
+     * @return the claimed sub-tasks as stored (empty when none is left to claim)
+     */
+    List<SubTask> claim(long nodeId, String instance, int max);
+
+    /**
+     * {@link #updateSubTask}, but only while {@code instance} holds the sub-task's claim (it is the sub-task's
+     * {@link SubTask#ranBy()}): the fence that keeps an instance whose claim was taken back (its lease ran out while it
+     * was paused, and another instance took the DAG over) from writing over the one that holds it now.
+     *
+     * @return false when the claim is not {@code instance}'s: nothing was written
+     */
+    boolean updateClaimed(SubTask task, List<String> newLogs, String instance);
+
+    /**
+     * {@code instance} gives up its claim on a sub-task whose host it cannot reach: the sub-task is PENDING again and
+     * claimed by no one, {@code instance} is recorded as having declined it (it never claims it again in this run of
+     * the stage) with a log line giving {@code reason}; once every live instance ({@link #liveInstances}) has declined
+     * it, it is FAILED instead, its last log line naming every instance's reason.
+     *
+     * @return the sub-task as stored, or empty when the claim was not {@code instance}'s (nothing was written)
+     */
+    Optional<SubTask> decline(long taskId, String instance, String reason);
+
     @Override
     void close();
 }

@@ -141,7 +141,7 @@ class MysqlStoreCliTest {
         server.exec(db, "INSERT INTO schema_version (version, applied_at) VALUES (7, 'later')");
         Result r = obplay(Map.of("OBPLAY_STORE", server.storeUrl(db), "OBPLAY_STORE_PASSWORD", MariaDbServer.PASSWORD), "dag", "list");
         assertEquals(ExitCodes.STORE, r.code(), r.err());
-        assertTrue(r.err().contains("has schema version 7, newer than this obplay knows (1); use a newer obplay"), r.err());
+        assertTrue(r.err().contains("has schema version 7, newer than this obplay knows (2); use a newer obplay"), r.err());
     }
 
     @Test

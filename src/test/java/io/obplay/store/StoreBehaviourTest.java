@@ -79,16 +79,16 @@ class StoreBehaviourTest {
         try (Store store = backing.open()) {
             assertTrue(store.dags(5).isEmpty());
         }
-        assertEquals(List.of("1"), backing.query("SELECT version FROM schema_version"));
+        assertEquals(List.of("1", "2"), backing.query("SELECT version FROM schema_version ORDER BY version"));
         try (Store store = backing.open()) {
-            assertEquals(List.of("1"), backing.query("SELECT COUNT(*) FROM schema_version"), "re-open does not migrate again");
+            assertEquals(List.of("2"), backing.query("SELECT COUNT(*) FROM schema_version"), "re-open does not migrate again");
             assertTrue(store.dags(1).isEmpty());
         }
         backing.exec("INSERT INTO schema_version (version, applied_at) VALUES (99, 'later')");
         StoreException e = assertThrows(StoreException.class, backing::open);
         assertTrue(e.getMessage().contains("schema version 99"), e.getMessage());
         assertTrue(e.getMessage().contains("newer than this obplay"), e.getMessage());
-        assertEquals(List.of("1", "99"), backing.query("SELECT version FROM schema_version ORDER BY version"));
+        assertEquals(List.of("1", "2", "99"), backing.query("SELECT version FROM schema_version ORDER BY version"));
     }
 
     @ParameterizedTest
@@ -417,6 +417,134 @@ class StoreBehaviourTest {
             assertEquals(after, store.dag(d.dagId()).orElseThrow());
             assertEquals(State.READY, store.dag(other.dagId()).orElseThrow().nodes().get(0).state(), "the other DAG is untouched");
             assertEquals(Optional.of("2@runner"), store.owner(d.dagId()));
+        }
+    }
+
+    /** Sets the DAG and its first node RUNNING and that node's sub-tasks PENDING, as an owner opening a stage does. */
+    private static Dag openFirstStage(Store store, Dag d) throws Refused {
+        return store.transition(d.dagId(), (dag, owner) -> {
+            Node n = dag.nodes().get(0);
+            Change c = Change.none().withDag(dag.withState(1, State.RUNNING, Operator.RUN, dag.startTime(), dag.endTime()))
+                    .withNode(n.withState(State.RUNNING, n.operator(), Times.now(), Times.UNSET));
+            for (SubTask t : n.subTasks()) {
+                c = c.withSubTask(t.withState(State.PENDING, t.operator(), t.startTime(), t.endTime(), t.executeTimes(), t.taskLogs()), List.of());
+            }
+            return c;
+        });
+    }
+
+    /**
+     * Work spread over instances: claims are atomic (instances claiming at once never get one sub-task twice), only in
+     * a RUNNING stage of a RUNNING DAG that is not being cancelled; a write fenced by the claim is refused to anyone
+     * but its holder; a declined sub-task goes to another instance and fails once every live instance declined it,
+     * with each one's reason; a PENDING sub-task written through a transition is no instance's.
+     */
+    @ParameterizedTest
+    @EnumSource(StoreKind.class)
+    void subTasksAreClaimedOnceFencedByTheirClaimAndDeclinedToOthers(StoreKind kind) throws Exception {
+        StoreKind.Backing backing = backing(kind);
+        try (Store store = backing.open()) {
+            Dag d = store.insert(Fixtures.planned("spread", Dag.MAINTENANCE_NONE, null, 1, 40, 0), Fixtures.AGENT, false);
+            long nodeId = d.nodes().get(0).nodeId();
+            assertTrue(store.claim(nodeId, "1@a", 5).isEmpty(), "nothing is claimed before the stage runs");
+            d = openFirstStage(store, d);
+
+            // four instances claiming at once, a few at a time, until nothing is left: each sub-task goes to one
+            java.util.concurrent.ConcurrentHashMap<Long, String> owners = new java.util.concurrent.ConcurrentHashMap<>();
+            java.util.concurrent.atomic.AtomicInteger twice = new java.util.concurrent.atomic.AtomicInteger();
+            List<Thread> threads = new ArrayList<>();
+            for (String who : List.of("1@a", "2@b", "3@c", "4@d")) {
+                Thread t = new Thread(() -> {
+                    while (true) {
+                        List<SubTask> got = store.claim(nodeId, who, 3);
+                        if (got.isEmpty()) {
+                            return;
+                        }
+                        for (SubTask st : got) {
+                            assertEquals(State.RUNNING, st.state());
+                            assertEquals(who, st.ranBy());
+                            if (owners.putIfAbsent(st.taskId(), who) != null) {
+                                twice.incrementAndGet();
+                            }
+                        }
+                    }
+                });
+                threads.add(t);
+                t.start();
+            }
+            for (Thread t : threads) {
+                t.join(60_000);
+            }
+            assertEquals(0, twice.get(), "no sub-task claimed twice");
+            assertEquals(40, owners.size(), "every sub-task claimed");
+            Node stored = store.node(nodeId).orElseThrow();
+            for (SubTask t : stored.subTasks()) {
+                assertEquals(State.RUNNING, t.state());
+                assertEquals(owners.get(t.taskId()), t.ranBy(), "the store records who claimed it");
+            }
+
+            // the fence: only the claim's holder may write the sub-task
+            SubTask first = stored.subTasks().get(0);
+            String holder = first.ranBy();
+            String other = holder.equals("1@a") ? "2@b" : "1@a";
+            SubTask done = first.withState(State.SUCCEED, Operator.RUN, Times.now(), Times.now(), 1, List.of());
+            assertTrue(!store.updateClaimed(done, List.of("by the wrong instance"), other), "refused to another instance");
+            assertEquals(State.RUNNING, store.subTask(first.taskId()).orElseThrow().state(), "nothing written");
+            assertTrue(store.subTask(first.taskId()).orElseThrow().taskLogs().isEmpty());
+            assertTrue(store.updateClaimed(done, List.of("done"), holder));
+            assertEquals(State.SUCCEED, store.subTask(first.taskId()).orElseThrow().state());
+            assertEquals(holder, store.subTask(first.taskId()).orElseThrow().ranBy());
+
+            // declines: x is declined by its holder, claimed by another live instance, declined there too: FAILED
+            store.heartbeat("1@a");
+            store.heartbeat("2@b");
+            assertTrue(store.liveInstances().containsAll(List.of("1@a", "2@b")), store.liveInstances().toString());
+            SubTask x = store.node(nodeId).orElseThrow().subTasks().stream()
+                    .filter(t -> t.state() == State.RUNNING && t.ranBy().equals("1@a")).findFirst().orElseThrow();
+            assertTrue(store.decline(x.taskId(), "2@b", "not mine").isEmpty(), "only the claim's holder may decline it");
+            // the others' claims go back to PENDING through a transition (as a takeover writes them): no one's then
+            Dag now = store.dag(d.dagId()).orElseThrow();
+            store.transition(d.dagId(), (dag, owner) -> {
+                Change c = Change.none();
+                for (SubTask t : dag.nodes().get(0).subTasks()) {
+                    if (t.state() == State.RUNNING && t.taskId() != x.taskId()) {
+                        c = c.withSubTask(t.withState(State.PENDING, t.operator(), t.startTime(), t.endTime(), t.executeTimes(), t.taskLogs()), List.of());
+                    }
+                }
+                return c;
+            });
+            assertTrue(store.node(nodeId).orElseThrow().subTasks().stream().filter(t -> t.state() == State.PENDING)
+                    .allMatch(t -> t.ranBy() == null), "PENDING is no instance's");
+            assertEquals(38, store.node(nodeId).orElseThrow().subTasks().stream().filter(t -> t.state() == State.PENDING).count());
+            SubTask left = store.decline(x.taskId(), "1@a", "cannot reach host 10.0.0.1: connection refused").orElseThrow();
+            assertEquals(State.PENDING, left.state());
+            assertNull(left.ranBy());
+            assertTrue(left.taskLogs().get(left.taskLogs().size() - 2).startsWith("declined by obplay 1@a: cannot reach host"), left.taskLogs().toString());
+            List<Long> againByA = store.claim(nodeId, "1@a", 100).stream().map(SubTask::taskId).toList();
+            assertTrue(!againByA.contains(x.taskId()), "an instance never claims what it declined");
+            assertEquals(38, againByA.size());
+            List<SubTask> byB = store.claim(nodeId, "2@b", 100);
+            assertEquals(List.of(x.taskId()), byB.stream().map(SubTask::taskId).toList(), "the declined one goes to another");
+            SubTask failed = store.decline(x.taskId(), "2@b", "cannot reach host 10.0.0.1: no route").orElseThrow();
+            boolean onlyTwoLive = store.liveInstances().size() == 2;
+            if (onlyTwoLive) {
+                assertEquals(State.FAILED, failed.state(), "every live instance declined it");
+                String last = failed.taskLogs().get(failed.taskLogs().size() - 1);
+                assertTrue(last.startsWith("FAILED: every live obplay instance (2) declined it: "), last);
+                assertTrue(last.contains("1@a: cannot reach host 10.0.0.1: connection refused"), last);
+                assertTrue(last.contains("2@b: cannot reach host 10.0.0.1: no route"), last);
+            }
+            assertTrue(onlyTwoLive, "the presence of 1@a and 2@b only: " + store.liveInstances());
+
+            // a cancelled DAG gives out no more claims
+            store.transition(d.dagId(), (dag, owner) -> Change.none().withDag(dag.withState(1, State.RUNNING, Operator.CANCEL,
+                    dag.startTime(), dag.endTime())));
+            store.transition(d.dagId(), (dag, owner) -> {
+                SubTask t = dag.nodes().get(0).subTasks().get(1);
+                return Change.none().withSubTask(t.withState(State.PENDING, t.operator(), t.startTime(), t.endTime(), 0, t.taskLogs()), List.of());
+            });
+            assertTrue(store.claim(nodeId, "3@c", 10).isEmpty(), "no claims once the DAG is being cancelled");
+            assertTrue(now.dagId() > 0);
         }
     }
 }

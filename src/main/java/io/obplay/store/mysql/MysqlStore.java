@@ -74,6 +74,12 @@ import java.util.Set;
  * </ul>
  */
 public final class MysqlStore implements Store {
+    /**
+     * Marks a migration statement "TABLE COLUMN TYPE": the column is added unless information_schema.COLUMNS has it
+     * (MySQL 8 has no ADD COLUMN IF NOT EXISTS); two instances adding it at once: the second's duplicate is ignored.
+     */
+    private static final String ADD_COLUMN = "obplay:add-column ";
+
     /** Schema migrations, each statement idempotent (IF NOT EXISTS); version N is {@code MIGRATIONS.get(N - 1)}. */
     static final List<List<String>> MIGRATIONS = List.of(List.of(
             """
@@ -138,7 +144,18 @@ public final class MysqlStore implements Store {
             CREATE TABLE IF NOT EXISTS maintenance_keys (
                 maintenance_key  VARCHAR(512) NOT NULL,
                 PRIMARY KEY (maintenance_key)
-            ) DEFAULT CHARSET = utf8mb4"""));
+            ) DEFAULT CHARSET = utf8mb4"""),
+            // 2: work spread over instances: who claimed (and runs or ran) each sub-task, who declined it (could not
+            // reach its host), and the live instances (each renews its own row)
+            List.of(
+                    ADD_COLUMN + "sub_tasks ran_by VARCHAR(255)",
+                    ADD_COLUMN + "sub_tasks declined_by TEXT",
+                    """
+                    CREATE TABLE IF NOT EXISTS instances (
+                        name             VARCHAR(255) NOT NULL,
+                        lease_until      BIGINT       NOT NULL,
+                        PRIMARY KEY (name)
+                    ) DEFAULT CHARSET = utf8mb4"""));
 
     private static final String HOLDS_LOCK = "(d.state IN ('PENDING', 'READY', 'RUNNING') "
             + "OR (d.state = 'FAILED' AND d.operator <> 'PASS'))";
@@ -257,7 +274,11 @@ public final class MysqlStore implements Store {
                 // DDL commits on its own in MySQL and OceanBase: every statement is idempotent, so two instances
                 // starting at once may both run them; the version row is written once
                 for (String sql : MIGRATIONS.get(v - 1)) {
-                    exec(c, sql);
+                    if (sql.startsWith(ADD_COLUMN)) {
+                        addColumn(c, sql.substring(ADD_COLUMN.length()).split(" ", 3));
+                    } else {
+                        exec(c, sql);
+                    }
                 }
                 update(c, "INSERT INTO schema_version (version, applied_at) VALUES (?, ?) "
                         + "ON DUPLICATE KEY UPDATE version = version", v, Rows.time(OffsetDateTime.now()));
@@ -265,6 +286,22 @@ public final class MysqlStore implements Store {
             }
             return null;
         });
+    }
+
+    private static void addColumn(Connection c, String[] tableColumnType) throws SQLException {
+        String table = tableColumnType[0];
+        String column = tableColumnType[1];
+        if (scalarLong(c, "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+                + "AND TABLE_NAME = ? AND COLUMN_NAME = ?", table, column).orElse(0L) > 0) {
+            return;
+        }
+        try {
+            exec(c, "ALTER TABLE " + table + " ADD COLUMN " + column + " " + tableColumnType[2]);
+        } catch (SQLException e) {
+            if (e.getErrorCode() != 1060) { // ER_DUP_FIELDNAME: another instance added it just now
+                throw e;
+            }
+        }
     }
 
     // ---------------------------------------------------------------------------------------------- writes
@@ -383,12 +420,15 @@ public final class MysqlStore implements Store {
                 Rows.time(node.startTime()), Rows.time(node.endTime()), node.nodeId());
     }
 
+    /** Saves a sub-task; PENDING is no instance's (its claim and declines are cleared), else its ran_by if given. */
     private static Void updateSubTask(Connection c, SubTask task, List<String> newLogs) throws SQLException {
+        String state = Rows.name(task.state());
         mustUpdate(c, "sub-task", task.taskId(),
-                "UPDATE sub_tasks SET state = ?, operator = ?, start_time = ?, end_time = ?, execute_times = ? "
-                        + "WHERE id = ?",
-                Rows.name(task.state()), Rows.name(task.operator()), Rows.time(task.startTime()),
-                Rows.time(task.endTime()), task.executeTimes(), task.taskId());
+                "UPDATE sub_tasks SET state = ?, operator = ?, start_time = ?, end_time = ?, execute_times = ?, "
+                        + "ran_by = CASE WHEN ? = 'PENDING' THEN NULL ELSE COALESCE(?, ran_by) END, "
+                        + "declined_by = CASE WHEN ? = 'PENDING' THEN NULL ELSE declined_by END WHERE id = ?",
+                state, Rows.name(task.operator()), Rows.time(task.startTime()),
+                Rows.time(task.endTime()), task.executeTimes(), state, task.ranBy(), state, task.taskId());
         appendLogs(c, task.taskId(), newLogs == null ? List.of() : newLogs);
         return null;
     }
@@ -544,6 +584,134 @@ public final class MysqlStore implements Store {
         @SuppressWarnings("unchecked")
         Optional<Dag> d = (Optional<Dag>) r;
         return d;
+    }
+
+    // ------------------------------------------------------------------------------- work spread over instances
+
+    @Override
+    public void heartbeat(String instance) {
+        tx(c -> update(c, "INSERT INTO instances (name, lease_until) VALUES (?, " + DB_NOW_MS + " + ?) "
+                + "ON DUPLICATE KEY UPDATE lease_until = " + DB_NOW_MS + " + ?", instance, lease.toMillis(), lease.toMillis()));
+    }
+
+    @Override
+    public Set<String> liveInstances() {
+        return tx(MysqlStore::liveInstances);
+    }
+
+    private static Set<String> liveInstances(Connection c) throws SQLException {
+        Set<String> out = new java.util.TreeSet<>();
+        try (PreparedStatement ps = prepare(c, "SELECT name FROM instances WHERE lease_until >= " + DB_NOW_MS);
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Under the DAG's row lock (SELECT ... FOR UPDATE, as every write here: see the class comment), the claimable
+     * sub-tasks are read and marked as {@code instance}'s in the same transaction, so two instances claiming at once
+     * are serialized and never get the same sub-task. (OceanBase also documents {@code SELECT ... FOR UPDATE SKIP
+     * LOCKED} in the same page, which would let claims of one node run side by side; it is not needed while each claim
+     * is one short transaction, and the DAG's lock keeps claims ordered with every other write to the DAG.)
+     */
+    @Override
+    public List<SubTask> claim(long nodeId, String instance, int max) {
+        if (max <= 0) {
+            return List.of();
+        }
+        return tx(c -> {
+            Long dagId = scalarLong(c, "SELECT dag_id FROM nodes WHERE id = ?", nodeId).orElse(null);
+            lockDag(c, "node", nodeId, dagId);
+            try (PreparedStatement ps = prepare(c, "SELECT COUNT(*) FROM dags d JOIN nodes n ON n.dag_id = d.id WHERE n.id = ? "
+                    + "AND d.state = 'RUNNING' AND d.operator <> 'CANCEL' AND n.state = 'RUNNING'", nodeId);
+                 ResultSet rs = ps.executeQuery()) {
+                if (!rs.next() || rs.getLong(1) == 0) {
+                    return List.<SubTask>of();
+                }
+            }
+            List<Long> ids = new ArrayList<>();
+            try (PreparedStatement ps = prepare(c, "SELECT id FROM sub_tasks WHERE node_id = ? AND state = 'PENDING' "
+                    + "AND ran_by IS NULL AND (declined_by IS NULL OR LOCATE(?, declined_by) = 0) ORDER BY id LIMIT ?",
+                    nodeId, declinedMark(instance), max); ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    ids.add(rs.getLong(1));
+                }
+            }
+            if (ids.isEmpty()) {
+                return List.<SubTask>of();
+            }
+            String in = String.join(", ", java.util.Collections.nCopies(ids.size(), "?"));
+            List<Object> args = new ArrayList<>();
+            args.add(instance);
+            args.addAll(ids);
+            update(c, "UPDATE sub_tasks SET state = 'RUNNING', ran_by = ? WHERE id IN (" + in + ")", args.toArray());
+            Map<Long, List<String>> logs = logs(c, "WHERE l.task_id IN (" + in + ")", ids.toArray());
+            return subTasks(c, "WHERE t.id IN (" + in + ")", logs, ids.toArray()).values().stream()
+                    .flatMap(List::stream).toList();
+        });
+    }
+
+    /** How an instance is marked in declined_by: its name on a line of its own. */
+    private static String declinedMark(String instance) {
+        return "\n" + instance + "\n";
+    }
+
+    @Override
+    public boolean updateClaimed(SubTask task, List<String> newLogs, String instance) {
+        return tx(c -> {
+            lockDag(c, "sub-task", task.taskId(), dagOfTask(c, task.taskId()));
+            if (update(c, "UPDATE sub_tasks SET state = ?, operator = ?, start_time = ?, end_time = ?, execute_times = ? "
+                            + "WHERE id = ? AND ran_by = ?", Rows.name(task.state()), Rows.name(task.operator()),
+                    Rows.time(task.startTime()), Rows.time(task.endTime()), task.executeTimes(), task.taskId(), instance) == 0) {
+                return false;
+            }
+            appendLogs(c, task.taskId(), newLogs == null ? List.of() : newLogs);
+            return true;
+        });
+    }
+
+    @Override
+    public Optional<SubTask> decline(long taskId, String instance, String reason) {
+        return tx(c -> {
+            lockDag(c, "sub-task", taskId, dagOfTask(c, taskId));
+            String declined;
+            try (PreparedStatement ps = prepare(c, "SELECT declined_by FROM sub_tasks WHERE id = ? AND ran_by = ? "
+                    + "AND state = 'RUNNING'", taskId, instance); ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.<SubTask>empty();
+                }
+                declined = rs.getString(1) == null ? "\n" : rs.getString(1);
+            }
+            if (!declined.contains(declinedMark(instance))) {
+                declined = declined + instance + "\n";
+            }
+            String line = "declined by obplay " + instance + ": " + reason;
+            Set<String> live = liveInstances(c);
+            live.add(instance);
+            final String all = declined;
+            boolean everyone = live.stream().allMatch(i -> all.contains(declinedMark(i)));
+            List<String> lines = new ArrayList<>(List.of(line));
+            if (everyone) {
+                List<String> reasons = new ArrayList<>();
+                logs(c, "WHERE l.task_id = ?", taskId).getOrDefault(taskId, List.of()).stream()
+                        .filter(l -> l.startsWith("declined by obplay ")).forEach(reasons::add);
+                reasons.add(line);
+                lines.add("FAILED: every live obplay instance (" + live.size() + ") declined it: "
+                        + String.join("; ", reasons));
+                update(c, "UPDATE sub_tasks SET state = 'FAILED', end_time = ?, declined_by = ? WHERE id = ?",
+                        Rows.time(OffsetDateTime.now()), declined, taskId);
+            } else {
+                lines.add("left to another obplay instance (" + (live.size() - (int) live.stream()
+                        .filter(i -> all.contains(declinedMark(i))).count()) + " live that have not declined it)");
+                update(c, "UPDATE sub_tasks SET state = 'PENDING', ran_by = NULL, declined_by = ? WHERE id = ?", declined, taskId);
+            }
+            appendLogs(c, taskId, lines);
+            Map<Long, List<String>> logs = logs(c, "WHERE l.task_id = ?", taskId);
+            return subTasks(c, "WHERE t.id = ?", logs, taskId).values().stream().flatMap(List::stream).findFirst();
+        });
     }
 
     // ----------------------------------------------------------------------------------------------- reads
@@ -846,7 +1014,7 @@ public final class MysqlStore implements Store {
                 + " ORDER BY t.id", args); ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 SubTask t = Rows.subTask(rs, logs.getOrDefault(rs.getLong(1), List.of()));
-                out.computeIfAbsent(rs.getLong(12), k -> new ArrayList<>()).add(t);
+                out.computeIfAbsent(rs.getLong(13), k -> new ArrayList<>()).add(t);
             }
         }
         return out;

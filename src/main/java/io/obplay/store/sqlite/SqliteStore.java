@@ -119,7 +119,12 @@ public final class SqliteStore implements Store {
                 seq              INTEGER NOT NULL,
                 line             TEXT    NOT NULL,
                 PRIMARY KEY (task_id, seq)
-            ) WITHOUT ROWID"""));
+            ) WITHOUT ROWID"""),
+            // 2: work spread over instances (as the MySQL store's): who claimed and ran a sub-task, who declined it
+            List.of(
+                    "ALTER TABLE sub_tasks ADD COLUMN ran_by TEXT",
+                    "ALTER TABLE sub_tasks ADD COLUMN declined_by TEXT",
+                    "CREATE TABLE instances (name TEXT PRIMARY KEY, lease_until INTEGER NOT NULL)"));
 
     /** Holds the maintenance lock: unfinished, or FAILED and not passed (PASS ends a DAG SUCCEED). */
     private static final String HOLDS_LOCK = "(d.state IN ('PENDING', 'READY', 'RUNNING') "
@@ -317,12 +322,15 @@ public final class SqliteStore implements Store {
                 Rows.time(node.startTime()), Rows.time(node.endTime()), node.nodeId());
     }
 
+    /** Saves a sub-task; PENDING is no instance's (its claim and declines are cleared), else its ran_by if given. */
     private static Void updateSubTask(Connection c, SubTask task, List<String> newLogs) throws SQLException {
+        String state = Rows.name(task.state());
         mustUpdate(c, "sub-task", task.taskId(),
-                "UPDATE sub_tasks SET state = ?, operator = ?, start_time = ?, end_time = ?, execute_times = ? "
-                        + "WHERE id = ?",
-                Rows.name(task.state()), Rows.name(task.operator()), Rows.time(task.startTime()),
-                Rows.time(task.endTime()), task.executeTimes(), task.taskId());
+                "UPDATE sub_tasks SET state = ?, operator = ?, start_time = ?, end_time = ?, execute_times = ?, "
+                        + "ran_by = CASE WHEN ? = 'PENDING' THEN NULL ELSE COALESCE(?, ran_by) END, "
+                        + "declined_by = CASE WHEN ? = 'PENDING' THEN NULL ELSE declined_by END WHERE id = ?",
+                state, Rows.name(task.operator()), Rows.time(task.startTime()),
+                Rows.time(task.endTime()), task.executeTimes(), state, task.ranBy(), state, task.taskId());
         appendLogs(c, task.taskId(), newLogs == null ? List.of() : newLogs);
         return null;
     }
@@ -403,6 +411,117 @@ public final class SqliteStore implements Store {
     @Override
     public void setOwner(long dagId, String owner) {
         tx(true, c -> mustUpdate(c, "DAG", dagId, "UPDATE dags SET owner = ? WHERE id = ?", owner, dagId));
+    }
+
+    // ------------------------------------------------------------------------------- work spread over instances
+    // One writer at a time (BEGIN IMMEDIATE): each of these is a plain write transaction, atomic against every
+    // other thread and process on this file. Presence is on this machine's clock: every instance of a SQLite store
+    // runs on this machine.
+
+    @Override
+    public void heartbeat(String instance) {
+        tx(true, c -> update(c, "INSERT INTO instances (name, lease_until) VALUES (?, ?) "
+                + "ON CONFLICT (name) DO UPDATE SET lease_until = excluded.lease_until", instance,
+                System.currentTimeMillis() + leaseLength().toMillis()));
+    }
+
+    @Override
+    public java.util.Set<String> liveInstances() {
+        return tx(false, SqliteStore::liveInstances);
+    }
+
+    private static java.util.Set<String> liveInstances(Connection c) throws SQLException {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        try (PreparedStatement ps = prepare(c, "SELECT name FROM instances WHERE lease_until >= ?", System.currentTimeMillis());
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+        }
+        return out;
+    }
+
+    private static String declinedMark(String instance) {
+        return "\n" + instance + "\n";
+    }
+
+    @Override
+    public List<SubTask> claim(long nodeId, String instance, int max) {
+        if (max <= 0) {
+            return List.of();
+        }
+        return tx(true, c -> {
+            if (!exists(c, "SELECT 1 FROM dags d JOIN nodes n ON n.dag_id = d.id WHERE n.id = ? AND d.state = 'RUNNING' "
+                    + "AND d.operator <> 'CANCEL' AND n.state = 'RUNNING'", nodeId)) {
+                return List.<SubTask>of();
+            }
+            List<Long> ids = new ArrayList<>();
+            try (PreparedStatement ps = prepare(c, "SELECT id FROM sub_tasks WHERE node_id = ? AND state = 'PENDING' "
+                    + "AND ran_by IS NULL AND (declined_by IS NULL OR instr(declined_by, ?) = 0) ORDER BY id LIMIT ?",
+                    nodeId, declinedMark(instance), max); ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    ids.add(rs.getLong(1));
+                }
+            }
+            List<SubTask> out = new ArrayList<>();
+            for (long id : ids) {
+                update(c, "UPDATE sub_tasks SET state = 'RUNNING', ran_by = ? WHERE id = ?", instance, id);
+                Map<Long, List<String>> logs = logs(c, "WHERE l.task_id = ?", id);
+                subTasks(c, "WHERE t.id = ?", logs, id).values().forEach(out::addAll);
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public boolean updateClaimed(SubTask task, List<String> newLogs, String instance) {
+        return tx(true, c -> {
+            if (update(c, "UPDATE sub_tasks SET state = ?, operator = ?, start_time = ?, end_time = ?, execute_times = ? "
+                            + "WHERE id = ? AND ran_by = ?", Rows.name(task.state()), Rows.name(task.operator()),
+                    Rows.time(task.startTime()), Rows.time(task.endTime()), task.executeTimes(), task.taskId(), instance) == 0) {
+                return false;
+            }
+            appendLogs(c, task.taskId(), newLogs == null ? List.of() : newLogs);
+            return true;
+        });
+    }
+
+    @Override
+    public Optional<SubTask> decline(long taskId, String instance, String reason) {
+        return tx(true, c -> {
+            String declined;
+            try (PreparedStatement ps = prepare(c, "SELECT declined_by FROM sub_tasks WHERE id = ? AND ran_by = ? "
+                    + "AND state = 'RUNNING'", taskId, instance); ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.<SubTask>empty();
+                }
+                declined = rs.getString(1) == null ? "\n" : rs.getString(1);
+            }
+            if (!declined.contains(declinedMark(instance))) {
+                declined = declined + instance + "\n";
+            }
+            String line = "declined by obplay " + instance + ": " + reason;
+            java.util.Set<String> live = liveInstances(c);
+            live.add(instance);
+            final String all = declined;
+            long declinedLive = live.stream().filter(i -> all.contains(declinedMark(i))).count();
+            List<String> lines = new ArrayList<>(List.of(line));
+            if (declinedLive == live.size()) {
+                List<String> reasons = new ArrayList<>();
+                logs(c, "WHERE l.task_id = ?", taskId).getOrDefault(taskId, List.of()).stream()
+                        .filter(l -> l.startsWith("declined by obplay ")).forEach(reasons::add);
+                reasons.add(line);
+                lines.add("FAILED: every live obplay instance (" + live.size() + ") declined it: " + String.join("; ", reasons));
+                update(c, "UPDATE sub_tasks SET state = 'FAILED', end_time = ?, declined_by = ? WHERE id = ?",
+                        Rows.time(OffsetDateTime.now()), declined, taskId);
+            } else {
+                lines.add("left to another obplay instance (" + (live.size() - declinedLive) + " live that have not declined it)");
+                update(c, "UPDATE sub_tasks SET state = 'PENDING', ran_by = NULL, declined_by = ? WHERE id = ?", declined, taskId);
+            }
+            appendLogs(c, taskId, lines);
+            Map<Long, List<String>> logs = logs(c, "WHERE l.task_id = ?", taskId);
+            return subTasks(c, "WHERE t.id = ?", logs, taskId).values().stream().flatMap(List::stream).findFirst();
+        });
     }
 
     // ----------------------------------------------------------------------------------------------- reads
@@ -765,7 +884,7 @@ public final class SqliteStore implements Store {
                 + " ORDER BY t.id", args); ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 SubTask t = Rows.subTask(rs, logs.getOrDefault(rs.getLong(1), List.of()));
-                out.computeIfAbsent(rs.getLong(12), k -> new ArrayList<>()).add(t);
+                out.computeIfAbsent(rs.getLong(13), k -> new ArrayList<>()).add(t);
             }
         }
         return out;

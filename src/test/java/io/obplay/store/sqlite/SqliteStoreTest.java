@@ -92,14 +92,14 @@ class SqliteStoreTest {
         assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(db)));
         assertEquals(List.of("wal"), query(db, "PRAGMA journal_mode"));
-        assertEquals(List.of("1"), query(db, "SELECT version FROM schema_version"));
-        assertEquals(List.of("dags", "nodes", "schema_version", "sub_tasks", "task_logs"),
+        assertEquals(List.of("1", "2"), query(db, "SELECT version FROM schema_version ORDER BY version"));
+        assertEquals(List.of("dags", "instances", "nodes", "schema_version", "sub_tasks", "task_logs"),
                 query(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"));
         assertTrue(query(db, "SELECT sql FROM sqlite_master WHERE name = 'dags'").get(0).contains("owner"));
 
         try (SqliteStore store = SqliteStore.open(dir)) {
-            assertEquals(List.of("1"), query(db, "SELECT COUNT(*) FROM schema_version"), "re-open does not migrate again");
-            assertEquals(1, SqliteStore.schemaVersion());
+            assertEquals(List.of("2"), query(db, "SELECT COUNT(*) FROM schema_version"), "re-open does not migrate again");
+            assertEquals(2, SqliteStore.schemaVersion());
             assertTrue(store.dags(1).isEmpty());
         }
         // a file from a newer obplay is refused, not damaged
@@ -108,7 +108,7 @@ class SqliteStoreTest {
         }
         SqliteStore.StoreException e = assertThrows(SqliteStore.StoreException.class, () -> SqliteStore.open(dir));
         assertTrue(e.getMessage().contains("schema version 99"), e.getMessage());
-        assertEquals(List.of("1", "99"), query(db, "SELECT version FROM schema_version ORDER BY version"));
+        assertEquals(List.of("1", "2", "99"), query(db, "SELECT version FROM schema_version ORDER BY version"));
     }
 
     @Test
