@@ -173,10 +173,6 @@ final class ShimPlaybooks {
         return StepScripts.statusCommand(s);
     }
 
-    static String quote(String value) {
-        return "'" + value.replace("'", "'\\''") + "'";
-    }
-
     static String sha256(byte[] body) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(body == null ? new byte[0] : body));

@@ -76,7 +76,7 @@ class PlaybookLoaderTest {
 
     @Test
     void templateValuesAreShellQuoted() throws Exception {
-        assertEquals("'it'\\''s; rm -rf /'", ShellTemplate.quote("it's; rm -rf /"));
+        assertEquals("'it'\\''s; rm -rf /'", ShellQuote.quote("it's; rm -rf /"));
     }
 
     @Test
