@@ -158,7 +158,7 @@ public final class LazyPlan {
         Set<Object> checked = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (Stage st : stages) {
             Step step = st.step();
-            if (step == null || step.kind() == null || step.timeout() == null || step.name() == null) {
+            if (step == null || step.timeout() == null || step.name() == null) {
                 return false;
             }
             if (checked.add(step) && !clean(step)) {
@@ -184,8 +184,8 @@ public final class LazyPlan {
                 }
                 alikeRuns.put(servers, runs);
             }
-            if (step.kind() == io.obplay.playbook.StepKind.SHELL) {
-                Map<String, String> command = step.command();
+            if (step instanceof Step.Shell shell) {
+                Map<String, String> command = shell.command();
                 for (Server s : st.servers()) {
                     if (command.get(s.name()) == null) {
                         return false;
@@ -198,15 +198,20 @@ public final class LazyPlan {
 
     /** A step whose durations, cleanup paths and commands no step script refuses. */
     private static boolean clean(Step step) {
-        switch (step.kind()) {
-            case STOP -> {
-                return duration(step.grace()) && duration(step.killWait()) && duration(step.settle());
+        return step.accept(new Step.Visitor<>() {
+            @Override
+            public Boolean stop(Step.Stop x) {
+                return duration(x.grace()) && duration(x.killWait()) && duration(x.settle());
             }
-            case KILL -> {
-                return duration(step.killWait()) && duration(step.settle());
+
+            @Override
+            public Boolean kill(Step.Kill x) {
+                return duration(x.killWait()) && duration(x.settle());
             }
-            case CLEANUP -> {
-                for (List<String> paths : step.cleanupPaths().values()) {
+
+            @Override
+            public Boolean cleanup(Step.Cleanup x) {
+                for (List<String> paths : x.paths().values()) {
                     for (String p : paths) {
                         if (!text(p)) {
                             return false;
@@ -215,15 +220,21 @@ public final class LazyPlan {
                 }
                 return true;
             }
-            default -> {
-                for (String c : step.command().values()) {
+
+            @Override
+            public Boolean shell(Step.Shell x) {
+                for (String c : x.command().values()) {
                     if (!text(c)) {
                         return false;
                     }
                 }
                 return true;
             }
-        }
+        });
+    }
+
+    private static List<String> pathsOn(Step step, Server s) {
+        return step instanceof Step.Cleanup c ? c.paths().get(s.name()) : null;
     }
 
     private static boolean duration(Duration d) {
@@ -342,8 +353,8 @@ public final class LazyPlan {
         static Shape of(Server s, int run, Step step, Script script) {
             String text = script.text();
             String name = StepScripts.quote(s.name());
-            List<String> paths = step.cleanupPaths().get(s.name());
-            String command = step.command().get(s.name());
+            List<String> paths = pathsOn(step, s);
+            String command = step.commandOn(s.name());
             String both = "\nNAME=" + name + HOST + StepScripts.quote(s.host()) + "\n";
             int at = text.indexOf(both);
             if (at >= 0) {
@@ -369,8 +380,8 @@ public final class LazyPlan {
          * script reads, but its name and host: the same run of alike servers, the same paths or command.
          */
         boolean fits(Server s, int run, Step step) {
-            return run == firstRun && java.util.Objects.equals(step.cleanupPaths().get(s.name()), paths)
-                    && java.util.Objects.equals(step.command().get(s.name()), command);
+            return run == firstRun && java.util.Objects.equals(pathsOn(step, s), paths)
+                    && java.util.Objects.equals(step.commandOn(s.name()), command);
         }
 
         /** Whether this shape gives {@code s} exactly its own script. */
@@ -387,7 +398,7 @@ public final class LazyPlan {
             case STOP, KILL -> s.role() == Role.OBPROXY && s.pidFiles().get("daemon") != null
                     ? StepScripts.STOP_OBPROXY_LIBRARY : StepScripts.STOP_LIBRARY;
             case CLEANUP -> StepScripts.CLEANUP_LIBRARY;
-            case SHELL -> StepScripts.shellLibrary(step.command().get(s.name()));
+            case SHELL -> StepScripts.shellLibrary(step.commandOn(s.name()));
         };
     }
 
@@ -444,7 +455,7 @@ public final class LazyPlan {
                 int[] runs = alikeRuns.get(servers);
                 for (int i = 0; i < servers.size(); i++) {
                     Server s = servers.get(i);
-                    String command = step.kind() == io.obplay.playbook.StepKind.SHELL ? step.command().get(s.name()) : null;
+                    String command = step.commandOn(s.name());
                     Script script = null;  // the server's own script, or null to use the shape's
                     if (shapes && shape != null && shape.fits(s, runs[i], step)) {
                         if (++shape.uses == 2 || shape.uses % 256 == 0) {

@@ -312,17 +312,32 @@ public final class Planner {
         Script script = script(s, step);
         return new TaskData(s.name(), s.role().processName(), s.host(), step.kind().yamlName(), step.index(),
                 script.text(), step.timeout().toSeconds(), script.signals(), script.paths(),
-                step.kind() == StepKind.SHELL ? step.command().get(s.name()) : null, script.library());
+                step.commandOn(s.name()), script.library());
     }
 
     /** The script of a step on one server. */
     static Script script(Server s, Step step) {
-        return switch (step.kind()) {
-            case STOP -> StepScripts.stop(s, step.grace(), step.killWait(), step.settle());
-            case KILL -> StepScripts.kill(s, step.killWait(), step.settle());
-            case CLEANUP -> StepScripts.cleanup(s, step.cleanupPaths().getOrDefault(s.name(), List.of()));
-            case SHELL -> StepScripts.shell(s, step.command().get(s.name()));
-        };
+        return step.accept(new Step.Visitor<>() {
+            @Override
+            public Script stop(Step.Stop x) {
+                return StepScripts.stop(s, x.grace(), x.killWait(), x.settle());
+            }
+
+            @Override
+            public Script kill(Step.Kill x) {
+                return StepScripts.kill(s, x.killWait(), x.settle());
+            }
+
+            @Override
+            public Script cleanup(Step.Cleanup x) {
+                return StepScripts.cleanup(s, x.paths().getOrDefault(s.name(), List.of()));
+            }
+
+            @Override
+            public Script shell(Step.Shell x) {
+                return StepScripts.shell(s, x.command().get(s.name()));
+            }
+        });
     }
 
     /** A one-line description of the hosts of a node, for people. */

@@ -317,7 +317,13 @@ public final class PlaybookLoader {
         if (name == null) {
             name = defaultName(kind, what.computeIfAbsent(effective, PlaybookLoader::what));
         }
-        return new Step(index, kind, name, tags, timeout, on, grace, killWait, settle, paths, command, src.where(n));
+        Step.Head head = new Step.Head(index, name, tags, timeout, on, src.where(n));
+        return switch (kind) {
+            case STOP -> new Step.Stop(head, grace, killWait, settle);
+            case KILL -> new Step.Kill(head, killWait, settle);
+            case CLEANUP -> new Step.Cleanup(head, paths);
+            case SHELL -> new Step.Shell(head, command);
+        };
     }
 
     /**

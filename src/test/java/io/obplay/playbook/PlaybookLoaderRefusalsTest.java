@@ -162,10 +162,12 @@ class PlaybookLoaderRefusalsTest {
                 """.replace("\n", "\r\n"));
         assertEquals(plain.steps().size(), fancy.steps().size());
         for (int i = 0; i < plain.steps().size(); i++) {
-            assertEquals(plain.steps().get(i).grace(), fancy.steps().get(i).grace());
-            assertEquals(plain.steps().get(i).killWait(), fancy.steps().get(i).killWait());
+            Step.Stop a = (Step.Stop) plain.steps().get(i);
+            Step.Stop b = (Step.Stop) fancy.steps().get(i);
+            assertEquals(a.grace(), b.grace());
+            assertEquals(a.killWait(), b.killWait());
             assertEquals(plain.steps().get(i).timeout(), fancy.steps().get(i).timeout());
         }
-        assertEquals(Duration.ofSeconds(9), fancy.steps().get(1).killWait());
+        assertEquals(Duration.ofSeconds(9), ((Step.Stop) fancy.steps().get(1)).killWait());
     }
 }
