@@ -35,11 +35,11 @@ import java.util.Objects;
  * </ul>
  * A shell step exits with its command's status.
  *
- * <p>A script reads of its server only the role, name, host, home, ports, pid files and declared directories, and
- * the name and host only as the lines {@code NAME=}{@link #quote quote(name)} and {@code HOST=}{@code quote(host)},
- * one after the other: {@link LazyPlan} writes large plans by reusing one server's script for the alike servers of
- * a step, with each one's quoted name and host put in (and checks this on a sample of them, falling back to each
- * server's own script if it does not hold).
+ * <p>A script reads of its server only what {@link ScriptInput} holds (role, home, ports, pid files, declared
+ * directories, the step's paths or command for it) and, in its variable lines {@code NAME=} and {@code HOST=},
+ * the name and host: the template functions ({@link #template}) take a {@link ScriptInput}, and a
+ * {@link ScriptTemplate} is filled per server. The planner and {@link LazyPlan}'s streaming both go through
+ * {@link #template}, so servers with equal inputs share one template with nothing to re-check.
  *
  * <p>A process is the server's only when it is proved: {@code /proc/<pid>} exists, is not a zombie, and its cwd
  * or exe is the home or lies under {@code home + "/"}, the home taken both as declared and as resolved on the host
@@ -96,10 +96,14 @@ public final class StepScripts {
      * check for {@code settle} that nothing of it came back.
      */
     public static Script stop(Server s, Duration grace, Duration killWait, Duration settle) {
+        return stop(ScriptInput.of(s, null, null), s.name(), grace, killWait, settle).fill(s.name(), s.host());
+    }
+
+    private static ScriptTemplate stop(ScriptInput s, String who, Duration grace, Duration killWait, Duration settle) {
         checkDuration(grace, "grace");
         checkDuration(killWait, "killWait");
         checkDuration(settle, "settle");
-        return processScript(s, "stop", "TERM", grace, killWait, settle);
+        return processScript(s, who, "stop", "TERM", grace, killWait, settle);
     }
 
     /** {@link #kill(Server, Duration, Duration)} with the default settle period. */
@@ -109,9 +113,46 @@ public final class StepScripts {
 
     /** KILL the server at once (obproxy: obproxyd first), wait up to {@code killWait}, then settle as stop does. */
     public static Script kill(Server s, Duration killWait, Duration settle) {
+        return kill(ScriptInput.of(s, null, null), s.name(), killWait, settle).fill(s.name(), s.host());
+    }
+
+    private static ScriptTemplate kill(ScriptInput s, String who, Duration killWait, Duration settle) {
         checkDuration(killWait, "killWait");
         checkDuration(settle, "settle");
-        return processScript(s, "kill", "KILL", Duration.ZERO, killWait, settle);
+        return processScript(s, who, "kill", "KILL", Duration.ZERO, killWait, settle);
+    }
+
+    /**
+     * The template of {@code step}'s script for servers with input {@code in} (see {@link ScriptInput}); {@code who}
+     * names the server in error messages only. What the planner and {@link LazyPlan} both call.
+     */
+    public static ScriptTemplate template(Step step, ScriptInput in, String who) {
+        return step.accept(new Step.Visitor<>() {
+            @Override
+            public ScriptTemplate stop(Step.Stop x) {
+                return StepScripts.stop(in, who, x.grace(), x.killWait(), x.settle());
+            }
+
+            @Override
+            public ScriptTemplate kill(Step.Kill x) {
+                return StepScripts.kill(in, who, x.killWait(), x.settle());
+            }
+
+            @Override
+            public ScriptTemplate cleanup(Step.Cleanup x) {
+                return StepScripts.cleanup(in, who);
+            }
+
+            @Override
+            public ScriptTemplate shell(Step.Shell x) {
+                return StepScripts.shell(in);
+            }
+        });
+    }
+
+    /** The script of {@code step} on {@code s}. */
+    public static Script script(Server s, Step step) {
+        return template(step, ScriptInput.of(s, step), s.name()).fill(s.name(), s.host());
     }
 
     /**
@@ -127,8 +168,14 @@ public final class StepScripts {
      */
     public static Script cleanup(Server s, List<String> paths) {
         Objects.requireNonNull(paths, "paths");
+        return cleanup(ScriptInput.of(s, paths, null), s.name()).fill(s.name(), s.host());
+    }
+
+    private static ScriptTemplate cleanup(ScriptInput s, String who) {
+        List<String> paths = Objects.requireNonNull(s.paths(), "paths");
         List<String> order = deepestFirst(paths);
-        StringBuilder b = header(s, "cleanup", List.of(
+        int[] holes = new int[2];
+        StringBuilder b = header(s, who, holes, "cleanup", List.of(
                 "check every path and prove the server does not run, then clean the paths, the deepest",
                 "first, each on its own: one that fails does not stop the others, and a second run finishes",
                 "what this one left."));
@@ -165,7 +212,7 @@ public final class StepScripts {
         for (String path : order) {
             words.add(pathWords(s, dirs, path));
         }
-        return new Script(b.toString(), List.of(), words, CLEANUP_LIBRARY);
+        return new ScriptTemplate(b.toString(), holes[0], holes[1], List.of(), words, CLEANUP_LIBRARY);
     }
 
     /** The paths, the deepest (most segments) first, otherwise in the order given. */
@@ -187,7 +234,7 @@ public final class StepScripts {
     }
 
     /** A plan line: the path and what cleaning it does, as the script will decide it. */
-    private static String pathWords(Server s, List<String> dirs, String path) {
+    private static String pathWords(ScriptInput s, List<String> dirs, String path) {
         String p = trimSlashes(path);
         StringBuilder names = new StringBuilder();
         String inside = null;
@@ -218,11 +265,16 @@ public final class StepScripts {
     /** Run {@code command} (already rendered) in the server's home, or in {@code /} if there is none. */
     public static Script shell(Server s, String command) {
         Objects.requireNonNull(command, "command");
+        return shell(ScriptInput.of(s, null, command)).fill(s.name(), s.host());
+    }
+
+    private static ScriptTemplate shell(ScriptInput s) {
+        String command = Objects.requireNonNull(s.command(), "command");
         noNul(command, "command");
         String library = shellLibrary(command);
         if (library != null) {
             // obplay's own read-only command: its library's functions at the top level, run from /
-            return new Script("#!/bin/sh\n# obplay shell step: obplay's read-only status report of the server;"
+            return ScriptTemplate.fixed("#!/bin/sh\n# obplay shell step: obplay's read-only status report of the server;"
                     + " exits 0.\ncd / || exit 1\n" + command + "\n", List.of(), List.of(), library);
         }
         String home = trimSlashes(s.home());
@@ -239,7 +291,7 @@ public final class StepScripts {
         b.append("rc=$?\n"
                 + "[ \"$rc\" -eq 0 ] || printf 'obplay: FAILED: the command exited with status %s\\n' \"$rc\"\n"
                 + "exit \"$rc\"\n");
-        return new Script(b.toString(), List.of(), List.of(), null);
+        return ScriptTemplate.fixed(b.toString(), List.of(), List.of(), null);
     }
 
     /** The library a shell command calls: {@link #STATUS_LIBRARY} when its first line is that library's marker. */
@@ -255,19 +307,19 @@ public final class StepScripts {
     public static String statusCommand(Server s) {
         StringBuilder b = new StringBuilder(256).append(MARKER).append(STATUS_LIBRARY).append('\n');
         b.append("NAME=").append(quote(s.name())).append(" HOST=").append(quote(s.host())).append(" HOME_DIR=")
-                .append(quote(trimSlashes(s.home()))).append(" PORTS='").append(portWords(s)).append("'\n");
+                .append(quote(trimSlashes(s.home()))).append(" PORTS='").append(portWords(s.ports(), s.name())).append("'\n");
         b.append("status_report ").append(quoteAll(List.copyOf(s.pidFiles().values())));
         return b.toString();
     }
 
     // ------------------------------------------------------------------------------------------------------------
 
-    private static Script processScript(Server s, String step, String firstSignal, Duration grace, Duration killWait,
-                                        Duration settle) {
+    private static ScriptTemplate processScript(ScriptInput s, String who, String step, String firstSignal, Duration grace,
+                                                Duration killWait, Duration settle) {
         String what = s.role().processName();
         List<String> serverFiles = pidFiles(s, "server");
         if (serverFiles.isEmpty()) {
-            throw new IllegalArgumentException(s.name() + " has no 'server' pid file");
+            throw new IllegalArgumentException(who + " has no 'server' pid file");
         }
         List<String> daemonFiles = s.role() == Role.OBPROXY ? pidFiles(s, "daemon") : List.of();
         boolean daemon = !daemonFiles.isEmpty();
@@ -300,7 +352,8 @@ public final class StepScripts {
         purpose.add("done when it is gone and, for the settle period, nothing runs under its home and none of its");
         purpose.add("ports LISTENs on its addresses.");
 
-        StringBuilder b = header(s, step, purpose);
+        int[] holes = new int[2];
+        StringBuilder b = header(s, who, holes, step, purpose);
         List<String> all = new ArrayList<>(vars(b, "PID_FILE", serverFiles));
         if (daemon) {
             all.addAll(vars(b, "DAEMON_PID_FILE", daemonFiles));
@@ -327,11 +380,11 @@ public final class StepScripts {
             b.append(' ').append(refs("DAEMON_PID_FILE", daemonFiles.size()));
         }
         b.append("\nsay \"$DONE\"\n");
-        return new Script(b.toString(), signals, List.of(), daemon ? STOP_OBPROXY_LIBRARY : STOP_LIBRARY);
+        return new ScriptTemplate(b.toString(), holes[0], holes[1], signals, List.of(), daemon ? STOP_OBPROXY_LIBRARY : STOP_LIBRARY);
     }
 
     /** The pid files of a role: the one under the role's key, then those under {@code role + "_"...}, in order. */
-    private static List<String> pidFiles(Server s, String role) {
+    private static List<String> pidFiles(ScriptInput s, String role) {
         List<String> out = new ArrayList<>();
         for (Map.Entry<String, String> e : s.pidFiles().entrySet()) {
             String k = e.getKey();
@@ -360,7 +413,8 @@ public final class StepScripts {
         return b.toString();
     }
 
-    private static StringBuilder header(Server s, String step, List<String> purpose) {
+    /** The script's first lines; {@code holes} gets where the quoted name and host go. */
+    private static StringBuilder header(ScriptInput s, String who, int[] holes, String step, List<String> purpose) {
         Objects.requireNonNull(s, "server");
         String home = trimSlashes(s.home());
         StringBuilder b = new StringBuilder(2048);  // a script's size: no growing on the way
@@ -369,25 +423,28 @@ public final class StepScripts {
             b.append(i == 0 ? "# obplay " + step + ": " : "# ").append(purpose.get(i)).append('\n');
         }
         b.append("set -u\nLC_ALL=C; export LC_ALL\n");
-        b.append("NAME=").append(quote(s.name())).append('\n');
-        b.append("HOST=").append(quote(Objects.requireNonNull(s.host(), "host"))).append('\n');
+        b.append("NAME=");
+        holes[0] = b.length();
+        b.append("\nHOST=");
+        holes[1] = b.length();
+        b.append('\n');
         b.append("HOME_DIR=").append(quote(home)).append('\n');
         StringBuilder names = new StringBuilder();
         for (String key : s.ports().keySet()) {
             names.append(names.length() == 0 ? "" : " ").append(commentSafe(key));
         }
-        b.append("PORTS='").append(portWords(s)).append("'");
+        b.append("PORTS='").append(portWords(s.ports(), who)).append("'");
         b.append(names.length() == 0 ? "\n" : "  # " + names + "\n");
         return b;
     }
 
     /** The server's ports, checked, as "2881 2882". */
-    private static String portWords(Server s) {
+    private static String portWords(Map<String, Integer> of, String who) {
         StringBuilder ports = new StringBuilder();
-        for (Map.Entry<String, Integer> e : s.ports().entrySet()) {
+        for (Map.Entry<String, Integer> e : of.entrySet()) {
             int port = e.getValue();
             if (port < 1 || port > 65535) {
-                throw new IllegalArgumentException("port " + e.getKey() + " of " + s.name() + " is out of range: " + port);
+                throw new IllegalArgumentException("port " + e.getKey() + " of " + who + " is out of range: " + port);
             }
             ports.append(ports.length() == 0 ? "" : " ").append(port);
         }
@@ -395,7 +452,7 @@ public final class StepScripts {
     }
 
     /** The declared directories that may hold deletable paths: absolute, not "/", trailing slashes trimmed. */
-    private static List<String> allowedDirs(Server s) {
+    private static List<String> allowedDirs(ScriptInput s) {
         List<String> dirs = new ArrayList<>();
         for (String d : s.dirs().values()) {
             String t = trimSlashes(d);
