@@ -248,7 +248,7 @@ public final class LazyPlan {
                 ScriptTemplate t = json.template;
                 ObshellStream.taskStart(j, id(taskId), taskId, taskName, State.PENDING, Operator.RUN, Times.UNSET, Times.UNSET);
                 ObshellStream.taskDataHead(j, s.name(), s.role().processName(), s.host(), kind, step.index(), timeout,
-                        t.signals(), t.paths(), step.commandOn(s.name()), t.library());
+                        t.signals(), t.paths(), t.command(), t.ready(), t.library());
                 json.writeScript(j, s);
                 j.writeEndObject();
                 ObshellStream.taskEnd(j, 0, new ExecuteAgent(s.host(), s.agentPort()), noLogs);

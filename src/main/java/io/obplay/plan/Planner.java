@@ -300,7 +300,7 @@ public final class Planner {
     static TaskData taskData(Server s, Step step, Script script) {
         return new TaskData(s.name(), s.role().processName(), s.host(), step.kind().yamlName(), step.index(),
                 script.text(), step.timeout().toSeconds(), script.signals(), script.paths(),
-                step.commandOn(s.name()), script.library());
+                script.command(), script.ready(), script.library());
     }
 
     /** The script of a step on one server ({@link StepScripts#script}). */

@@ -19,7 +19,7 @@ import java.util.Objects;
  * <p>Equal means equal in order too: the maps' order is the order the script lists them in.
  *
  * @param paths   a cleanup's paths on this server, else null
- * @param command a shell step's command on this server, else null
+ * @param command a shell step's command on this server, a start step's start_command for it; else null
  */
 public record ScriptInput(Role role, String home, Map<String, Integer> ports, Map<String, String> pidFiles,
                           Map<String, String> dirs, List<String> paths, String command) {
@@ -27,7 +27,8 @@ public record ScriptInput(Role role, String home, Map<String, Integer> ports, Ma
     /** The input of {@code step}'s script on {@code s}. */
     public static ScriptInput of(Server s, Step step) {
         List<String> paths = step instanceof Step.Cleanup c ? c.paths().getOrDefault(s.name(), List.of()) : null;
-        return of(s, paths, step.commandOn(s.name()));
+        String command = step instanceof Step.Start st ? st.command().get(s.name()) : step.commandOn(s.name());
+        return of(s, paths, command);
     }
 
     static ScriptInput of(Server s, List<String> paths, String command) {

@@ -12,7 +12,7 @@ import java.util.Objects;
  * @param hostAt where in {@code text} the quoted host goes (not before {@code nameAt}), or -1
  */
 public record ScriptTemplate(String text, int nameAt, int hostAt, List<String> signals, List<String> paths,
-                             String library) {
+                             String library, String command, String ready) {
     public ScriptTemplate {
         signals = List.copyOf(signals);
         paths = List.copyOf(paths);
@@ -21,9 +21,13 @@ public record ScriptTemplate(String text, int nameAt, int hostAt, List<String> s
         }
     }
 
+    ScriptTemplate(String text, int nameAt, int hostAt, List<String> signals, List<String> paths, String library) {
+        this(text, nameAt, hostAt, signals, paths, library, null, null);
+    }
+
     /** A template without holes. */
-    static ScriptTemplate fixed(String text, List<String> signals, List<String> paths, String library) {
-        return new ScriptTemplate(text, -1, -1, signals, paths, library);
+    static ScriptTemplate fixed(String text, List<String> signals, List<String> paths, String library, String command) {
+        return new ScriptTemplate(text, -1, -1, signals, paths, library, command, null);
     }
 
     public boolean hasHoles() {
@@ -33,12 +37,12 @@ public record ScriptTemplate(String text, int nameAt, int hostAt, List<String> s
     /** The script of the server named {@code name} on {@code host}. */
     public Script fill(String name, String host) {
         if (!hasHoles()) {
-            return new Script(text, signals, paths, library);
+            return new Script(text, signals, paths, library, command, ready);
         }
         String n = StepScripts.quote(Objects.requireNonNull(name, "name"));
         String h = StepScripts.quote(Objects.requireNonNull(host, "host"));
         String t = new StringBuilder(text.length() + n.length() + h.length()).append(text, 0, nameAt).append(n)
                 .append(text, nameAt, hostAt).append(h).append(text, hostAt, text.length()).toString();
-        return new Script(t, signals, paths, library);
+        return new Script(t, signals, paths, library, command, ready);
     }
 }

@@ -15,7 +15,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class ShellFunctions {
     /** The files, in the order a library puts them together. */
-    public static final List<String> NAMES = List.of("core", "stop", "daemon", "cleanup", "status");
+    public static final List<String> NAMES = List.of("core", "stop", "daemon", "cleanup", "status", "start");
 
     private static final Map<String, String> TEXTS = new ConcurrentHashMap<>();
 

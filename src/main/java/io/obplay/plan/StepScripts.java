@@ -61,6 +61,8 @@ public final class StepScripts {
     public static final String STOP_LIBRARY = "stop";
     public static final String STOP_OBPROXY_LIBRARY = "stop-obproxy";
     public static final String CLEANUP_LIBRARY = "cleanup";
+    /** The functions of every start script. */
+    public static final String START_LIBRARY = "start";
     /** The read-only status report a shell step can call ({@link #statusCommand}). */
     public static final String STATUS_LIBRARY = "status";
     /** The line in a script where its library's functions go. */
@@ -77,6 +79,9 @@ public final class StepScripts {
             case STOP_OBPROXY_LIBRARY -> "# obplay library \"stop-obproxy\": the functions of every obproxy stop and kill script.\n"
                     + exit + CORE + STOP + DAEMON;
             case CLEANUP_LIBRARY -> "# obplay library \"cleanup\": the functions of every cleanup script.\n" + exit + CORE + CLEANUP;
+            case START_LIBRARY -> "# obplay library \"start\": the functions of every start script.\n"
+                    + "# Exit status: 0 started and ready, 1 failed, 3 refused (nothing started), 4 not ready in time.\n"
+                    + CORE + STOP + START;
             case STATUS_LIBRARY -> "# obplay library \"status\": the read-only status report of a server.\n" + CORE + STATUS;
             default -> throw new IllegalArgumentException("no script library '" + name + "'");
         };
@@ -146,6 +151,11 @@ public final class StepScripts {
             @Override
             public ScriptTemplate shell(Step.Shell x) {
                 return StepScripts.shell(in);
+            }
+
+            @Override
+            public ScriptTemplate start(Step.Start x) {
+                return StepScripts.start(in, who, x.readyWait(), x.settle());
             }
         });
     }
@@ -275,7 +285,7 @@ public final class StepScripts {
         if (library != null) {
             // obplay's own read-only command: its library's functions at the top level, run from /
             return ScriptTemplate.fixed("#!/bin/sh\n# obplay shell step: obplay's read-only status report of the server;"
-                    + " exits 0.\ncd / || exit 1\n" + command + "\n", List.of(), List.of(), library);
+                    + " exits 0.\ncd / || exit 1\n" + command + "\n", List.of(), List.of(), library, command);
         }
         String home = trimSlashes(s.home());
         StringBuilder b = new StringBuilder(512 + 2 * command.length()).append("#!/bin/sh\n"
@@ -291,7 +301,85 @@ public final class StepScripts {
         b.append("rc=$?\n"
                 + "[ \"$rc\" -eq 0 ] || printf 'obplay: FAILED: the command exited with status %s\\n' \"$rc\"\n"
                 + "exit \"$rc\"\n");
-        return ScriptTemplate.fixed(b.toString(), List.of(), List.of(), null);
+        return ScriptTemplate.fixed(b.toString(), List.of(), List.of(), null, command);
+    }
+
+    /** {@link #start(ScriptInput, String, Duration, Duration)} of {@code s}, started as obshell starts it. */
+    public static Script start(Server s, Duration wait, Duration settle) {
+        return start(s, null, wait, settle);
+    }
+
+    /** The same with {@code command} (a rendered start_command, or null) instead of obshell's launch. */
+    public static Script start(Server s, String command, Duration wait, Duration settle) {
+        return start(ScriptInput.of(s, null, command), s.name(), wait, settle).fill(s.name(), s.host());
+    }
+
+    /**
+     * Start the server: refuse (exit {@value #REFUSED}, nothing started) when its home or a declared directory is
+     * missing, when an observer has no {@code etc/observer.config.bin} (never started: that is a deployment), when
+     * it already runs (proved as a stop proves it) or a port of it is held; else launch it detached from its home,
+     * as obshell does ({@code cd <home> && LD_LIBRARY_PATH=<home>/lib <home>/bin/observer}, no arguments;
+     * obproxy: {@code cd <home> && ./bin/obproxy}), or with the inventory's start_command, and wait up to
+     * {@code wait} until it is ready: a pid file names a live process of it and every port LISTENs on its
+     * addresses, for {@code settle}. A start command that fails, a server that exits or is not ready in time fails
+     * the sub-task ({@value #FAILED}, {@value #TIMEOUT}) with the last lines of its own log.
+     */
+    private static ScriptTemplate start(ScriptInput s, String who, Duration wait, Duration settle) {
+        checkDuration(wait, "wait");
+        checkDuration(settle, "settle");
+        boolean observer = s.role() == Role.OBSERVER;
+        String what = s.role().processName();
+        List<String> serverFiles = pidFiles(s, "server");
+        if (serverFiles.isEmpty()) {
+            throw new IllegalArgumentException(who + " has no 'server' pid file");
+        }
+        String home = trimSlashes(s.home());
+        String bin = observer ? "bin/observer" : "bin/obproxy";
+        String launch = s.command() != null
+                ? "cd " + quote(home) + " && " + noNulText(s.command(), "start_command")
+                : observer ? "cd " + quote(home) + " && LD_LIBRARY_PATH=" + quote(home + "/lib") + " exec " + quote(home + "/" + bin)
+                : "cd " + quote(home) + " && exec ./bin/obproxy";
+        String config = observer ? "etc/observer.config.bin" : "";
+        String log = observer ? "log/observer.log" : "log/obproxy.log";
+        int[] holes = new int[2];
+        StringBuilder b = header(s, who, holes, "start", List.of(
+                "refuse if a declared directory is missing" + (observer ? ", etc/observer.config.bin is absent (never" : ""),
+                (observer ? "started: a deployment), " : "") + "the " + what + " already runs or a port of it is held; else launch it",
+                "detached from its home and wait until a pid file names a live process of it and every port",
+                "LISTENs, for the settle period."));
+        vars(b, "PID_FILE", serverFiles);
+        int n = 0;
+        for (Map.Entry<String, String> e : s.dirs().entrySet()) {
+            n++;
+            b.append("DIR_").append(n).append('=').append(quote(e.getValue())).append(" DIR_NAME_").append(n).append('=')
+                    .append(quote(e.getKey())).append('\n');
+        }
+        b.append("DIRS=").append(n).append('\n');
+        b.append("CONFIG=").append(quote(config)).append('\n');
+        b.append("BIN=").append(quote(s.command() != null ? "" : bin)).append('\n');
+        b.append("LOG=").append(quote(log)).append('\n');
+        b.append("START_CMD=").append(quote(launch)).append('\n');
+        b.append("READY_WAIT=").append(centis(wait)).append("  # 1/100 s: ").append(words(wait)).append('\n');
+        b.append("SETTLE=").append(centis(settle)).append("  # 1/100 s: ").append(words(settle)).append('\n');
+        b.append(marker(START_LIBRARY));
+        b.append("cd / || exit 1\ncheck_home\n");
+        b.append("say \"starting " + what + " $NAME (home $HOME_DIR, ports $PORTS)\"\n");
+        b.append("start_dirs\n");
+        b.append("start_not_running ").append(refs("PID_FILE", serverFiles.size())).append('\n');
+        b.append("launch\n");
+        b.append("wait_ready ").append(refs("PID_FILE", serverFiles.size())).append('\n');
+        b.append("say \"$DONE\"\n");
+        String ready = "a pid file (" + String.join(" or ", serverFiles) + ") names a live process proved to be this " + what
+                + " (cwd/exe under " + home + "), and port(s) " + portWords(s.ports(), who) + " LISTEN on its addresses (or a"
+                + " wildcard address), for the " + words(settle) + " settle period; within " + words(wait) + ", else the"
+                + " sub-task fails with the last lines of " + home + "/" + log;
+        String shown = launch + "  (detached: setsid, stdin /dev/null" + (s.command() != null ? "; the inventory's start_command" : "") + ")";
+        return new ScriptTemplate(b.toString(), holes[0], holes[1], List.of(), List.of(), START_LIBRARY, shown, ready);
+    }
+
+    private static String noNulText(String value, String what) {
+        noNul(value, what);
+        return value;
     }
 
     /** The library a shell command calls: {@link #STATUS_LIBRARY} when its first line is that library's marker. */
@@ -571,4 +659,7 @@ public final class StepScripts {
 
     /** The read-only status report. */
     private static final String STATUS = ShellFunctions.text("status");
+
+    /** Starting a server and waiting until it is ready. */
+    private static final String START = ShellFunctions.text("start");
 }

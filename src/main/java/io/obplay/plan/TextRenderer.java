@@ -97,6 +97,9 @@ public final class TextRenderer {
                 if (data.command() != null) {
                     b.append("      command  ").append(p.lines(data.command()).replace("\n", "\n               ")).append('\n');
                 }
+                if (data.ready() != null) {
+                    b.append("      ready    ").append(p.line(data.ready())).append('\n');
+                }
                 if (scripts) {
                     b.append("      script:\n");
                     for (String line : data.script().split("\n", -1)) {

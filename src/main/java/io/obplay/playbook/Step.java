@@ -10,7 +10,7 @@ import java.util.Set;
  * through {@link #accept} with a {@link Visitor}, so that a new kind does not compile until every such place handles
  * it (Java 17 has no pattern switch outside preview).
  */
-public sealed interface Step permits Step.Stop, Step.Kill, Step.Cleanup, Step.Shell {
+public sealed interface Step permits Step.Stop, Step.Kill, Step.Cleanup, Step.Shell, Step.Start {
 
     /** The settle period of stop and kill steps that do not set one. */
     Duration DEFAULT_SETTLE = Duration.ofSeconds(3);
@@ -43,6 +43,8 @@ public sealed interface Step permits Step.Stop, Step.Kill, Step.Cleanup, Step.Sh
         R cleanup(Cleanup c);
 
         R shell(Shell s);
+
+        R start(Start s);
     }
 
     default int index() {
@@ -128,6 +130,35 @@ public sealed interface Step permits Step.Stop, Step.Kill, Step.Cleanup, Step.Sh
         @Override
         public <R> R accept(Visitor<R> v) {
             return v.cleanup(this);
+        }
+    }
+
+    /**
+     * Start the server from its home as obshell does, and wait until it is ready (a live process of it named by a pid
+     * file, every port LISTENing) and stays so for {@code settle}.
+     *
+     * @param readyWait how long to wait for the server to be ready (the playbook's {@code wait})
+     * @param command per server name: the inventory's {@code start_command}, rendered (values shell-quoted), for the
+     *                servers that set one; the others start as obshell starts them
+     */
+    record Start(Head head, Duration readyWait, Duration settle, Map<String, String> command) implements Step {
+        /** How long a start waits for its server to be ready, when the step does not say. */
+        public static final Duration DEFAULT_WAIT = Duration.ofMinutes(5);
+
+        public Start {
+            readyWait = readyWait == null ? DEFAULT_WAIT : readyWait;
+            settle = settle == null ? DEFAULT_SETTLE : settle;
+            command = command == null ? Map.of() : Map.copyOf(command);
+        }
+
+        @Override
+        public StepKind kind() {
+            return StepKind.START;
+        }
+
+        @Override
+        public <R> R accept(Visitor<R> v) {
+            return v.start(this);
         }
     }
 

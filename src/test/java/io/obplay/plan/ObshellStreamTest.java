@@ -48,7 +48,7 @@ class ObshellStreamTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"stop-cluster", "stop-zone", "kill-server", "stop-obproxy", "destroy-obproxy",
-            "destroy-cluster", "teardown"})
+            "destroy-cluster", "teardown", "start-cluster", "start-zone"})
     void shippedPlaybooksStreamAsDatabindWritesThem(String playbook) throws Exception {
         Inventory inv = InventoryLoader.load(Path.of("inventories/demo.yaml"));
         assertAllWritersAgree(inv, PlaybookLoader.load(Path.of("playbooks/" + playbook + ".yaml"), inv));

@@ -23,7 +23,8 @@ class RenderersGoldenTest {
     @CsvSource({
             "stop-zone, text", "stop-zone, obshell", "stop-zone, ocp", "stop-zone, dot",
             "destroy-obproxy, text", "destroy-obproxy, obshell", "destroy-obproxy, ocp", "destroy-obproxy, dot",
-            "stop-cluster, text", "destroy-cluster, text", "kill-server, text", "stop-obproxy, text"})
+            "stop-cluster, text", "destroy-cluster, text", "kill-server, text", "stop-obproxy, text",
+            "start-zone, text", "start-zone, obshell", "start-cluster, text"})
     void matchesGoldenFile(String playbook, String format) throws Exception {
         Inventory inv = InventoryLoader.load(Path.of("inventories/demo.yaml"));
         Dag dag = Planner.plan(inv, PlaybookLoader.load(Path.of("playbooks/" + playbook + ".yaml"), inv), PlanOptions.defaults()).dag();
