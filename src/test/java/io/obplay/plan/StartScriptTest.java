@@ -34,7 +34,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * bin/obproxy that daemonizes as the real one does, writes a pid file and listens, after a delay, or crashes), in
  * several layouts. Each test checks what the script says, its exit status, and what really runs afterwards.
  */
-class StartScriptTest {
+public class StartScriptTest {
 
     static final Duration SETTLE = Duration.ofMillis(800);
 
@@ -57,14 +57,14 @@ class StartScriptTest {
     // fixtures
 
     /** How the fake behaves: where it writes its pid, when it listens (or crashes), what its launcher exits with. */
-    record Fake(String pidFile, double listenAfter, boolean crash, int launcherExit) {
-        static Fake plain(String pidFile) {
+    public record Fake(String pidFile, double listenAfter, boolean crash, int launcherExit) {
+        public static Fake plain(String pidFile) {
             return new Fake(pidFile, 0.3, false, 0);
         }
     }
 
     /** A deployed observer's home: its directories, etc/observer.config.bin, and a fake bin/observer. */
-    Server deployedObserver(Path home, Fake fake, int... ports) throws IOException {
+    public static Server deployedObserver(Path home, Fake fake, int... ports) throws IOException {
         for (String d : List.of("log", "run", "etc", "bin", "lib", "store", "store/clog", "store/slog")) {
             Files.createDirectories(home.resolve(d));
         }
@@ -91,7 +91,7 @@ class StartScriptTest {
     }
 
     /** A python program that starts as the real server does: it forks, the launcher exits, the daemon stays. */
-    static void writeFake(Path bin, String log, Fake f, int... ports) throws IOException {
+    public static void writeFake(Path bin, String log, Fake f, int... ports) throws IOException {
         StringBuilder portList = new StringBuilder();
         for (int p : ports) {
             portList.append(p).append(", ");
