@@ -168,7 +168,7 @@ public final class DagCommand implements Runnable {
                 preview(control, DagControl.Op.RETRY, d);
                 Path invPath = inventory;
                 if (invPath == null) {
-                    Object recorded = d.additionalData() == null ? null : d.additionalData().get("inventory");
+                    Object recorded = io.obplay.plan.DagData.of(d.additionalData()).inventory();
                     if (recorded == null) {
                         throw new CliException(ExitCodes.INVALID, "DAG " + d.id() + " does not say which inventory it used; give -i FILE");
                     }

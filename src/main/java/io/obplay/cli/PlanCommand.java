@@ -118,7 +118,7 @@ public final class PlanCommand implements Callable<Integer> {
             for (int i = 0; i < dag.nodes().size(); i++) {
                 Node n = dag.nodes().get(i);
                 stdout.println((i + 1) + "\t" + Printable.terminal().line(n.name()) + "\t" + n.subTasks().size() + " servers\t"
-                        + Printable.terminal().line(n.additionalData().get("tags")));
+                        + Printable.terminal().line(io.obplay.plan.NodeData.of(n.additionalData()).tags()));
             }
             stdout.flush();
             return ExitCodes.OK;

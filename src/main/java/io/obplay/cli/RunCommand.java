@@ -120,7 +120,7 @@ public final class RunCommand implements Callable<Integer> {
     }
 
     private boolean confirm(Dag planned, PrintWriter err) {
-        Object hosts = planned.additionalData().get("hosts");
+        Object hosts = io.obplay.plan.DagData.of(planned.additionalData()).hosts();
         return Confirm.ask(err, "Run these " + planned.maxStage() + (planned.maxStage() == 1 ? " stage" : " stages") + " on " + hosts
                         + ("1".equals(String.valueOf(hosts)) ? " host" : " hosts") + "?", "run",
                 "review the plan above and pass --yes to run it", "nothing was run");
@@ -138,8 +138,7 @@ public final class RunCommand implements Callable<Integer> {
 
     /** The file a plan was made from: as recorded, else relative to the plan file's directory. */
     static Path recorded(Dag plan, String what, Path planFile) {
-        Map<String, Object> d = plan.additionalData();
-        Object p = d == null ? null : d.get(what);
+        Object p = io.obplay.plan.DagData.of(plan.additionalData()).source(what);
         if (p == null) {
             throw new CliException(ExitCodes.INVALID, planFile + " does not say which " + what + " it was made from");
         }
@@ -154,7 +153,7 @@ public final class RunCommand implements Callable<Integer> {
     }
 
     static void checkUnchanged(Dag plan, String what, Path file) {
-        String want = String.valueOf(plan.additionalData().get(what + "_sha256"));
+        String want = String.valueOf(io.obplay.plan.DagData.of(plan.additionalData()).sourceSha256(what));
         if (!Files.exists(file)) {
             throw new CliException(ExitCodes.INVALID, "the plan was made from " + what + " " + file + ", which is gone; make a new plan");
         }

@@ -24,9 +24,9 @@ public final class InventoryLoader {
     static final List<String> SSH_KEYS = List.of("user", "port", "key", "known_hosts", "host_key_checking", "connect_timeout", "handshake_timeout", "jump",
             "config");
     static final List<String> OBSERVER_KEYS = List.of("home_path", "mysql_port", "rpc_port", "agent_port",
-            "version", "data_dir", "redo_dir", "clog_dir", "slog_dir", "ilog_dir", "pid_file");
+            "version", "data_dir", "redo_dir", "clog_dir", "slog_dir", "ilog_dir", "pid_file", "start_command");
     static final List<String> OBPROXY_KEYS = List.of("home_path", "listen_port", "prometheus_listen_port",
-            "rpc_listen_port", "agent_port", "pid_file", "daemon_pid_file");
+            "rpc_listen_port", "agent_port", "pid_file", "daemon_pid_file", "start_command");
     static final List<String> OBPROXY_TOP_KEYS = List.of("defaults", "ssh", "vars", "clusters");
 
     private static final List<String> SERVER_KEYS = concat(List.of("host", "ssh", "vars"), OBSERVER_KEYS);
@@ -226,6 +226,7 @@ public final class InventoryLoader {
             }
         }
         String pid = homeRelative(settings, "pid_file", layers, home, "run/observer.pid");
+        startCommand(settings, layers);
         SshSettings ssh = ssh(settings, sshLayers);
         readVars(settings, vars);
         if (home == null || data == null || redo == null || clog == null || slog == null || (major == 3 && ilog == null)
@@ -353,6 +354,7 @@ public final class InventoryLoader {
         boolean ownDaemon = find("daemon_pid_file", layers) != null;
         String pid = homeRelative(settings, "pid_file", layers, home, "run/obproxy.pid");
         String daemon = homeRelative(settings, "daemon_pid_file", layers, home, "run/obproxyd.pid");
+        startCommand(settings, layers);
         SshSettings ssh = ssh(settings, sshLayers);
         readVars(settings, vars);
         if (home == null || pid == null || daemon == null || ssh == null) {
@@ -545,6 +547,25 @@ public final class InventoryLoader {
         Object shown = value instanceof HostKeyChecking h ? h.yamlName() : value instanceof Duration dur ? dur.toMillis() + "ms" : value;
         settings.put("ssh." + key, new Setting(shown, l == null ? "built-in default" : l.name() + " (" + l.map().where(key) + ")"));
         return value;
+    }
+
+    /**
+     * {@code start_command}: how a start step launches the server instead of obshell's way, a shell template
+     * rendered per server as a {@code shell} step's command is; the nearest layer's (server, zone, defaults).
+     */
+    private void startCommand(Map<String, Setting> settings, List<Layer> layers) {
+        Layer l = find("start_command", layers);
+        if (l == null) {
+            return;
+        }
+        String v = l.map().string("start_command");
+        String problem = v == null || v.isBlank() ? "it is empty; expected a command, e.g. 'start_command: \"./bin/observer\"'"
+                : InputChecks.nulProblem(v);
+        if (problem != null) {
+            l.map().source().problem(l.map().value("start_command"), "'start_command': " + problem);
+            return;
+        }
+        settings.put("start_command", new Setting(v, l.name() + " (" + l.map().where("start_command") + ")"));
     }
 
     private void readVars(Map<String, Setting> settings, List<Layer> vars) {

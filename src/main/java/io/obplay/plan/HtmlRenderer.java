@@ -223,6 +223,9 @@ public final class HtmlRenderer {
             if (data.command() != null) {
                 b.append("<li class=\"command\"><span class=\"k\">command</span> <pre>").append(Html.lines(data.command())).append("</pre></li>");
             }
+            if (data.ready() != null) {
+                b.append("<li class=\"ready\"><span class=\"k\">ready</span> ").append(Html.text(data.ready())).append("</li>");
+            }
             b.append("</ul>");
         }
         b.append(href != null ? "</a>" : "</div>");

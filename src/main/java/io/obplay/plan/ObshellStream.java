@@ -57,6 +57,7 @@ public final class ObshellStream {
     private static final SerializableString COMMAND = new SerializedString("command");
     private static final SerializableString LIBRARY = new SerializedString("library");
     private static final SerializableString SCRIPT = new SerializedString("script");
+    private static final SerializableString READY = new SerializedString("ready");
 
     private ObshellStream() {
     }
@@ -202,7 +203,8 @@ public final class ObshellStream {
 
     /** A sub-task's additional_data up to the name "script": the caller writes the script and ends the object. */
     static void taskDataHead(JsonGenerator g, String server, String role, String host, String step, int stepIndex,
-                             long timeout, List<String> signals, List<String> paths, String command, String library)
+                             long timeout, List<String> signals, List<String> paths, String command, String ready,
+                             String library)
             throws IOException {
         g.writeStartObject();
         g.writeFieldName(SERVER);
@@ -224,6 +226,10 @@ public final class ObshellStream {
         if (command != null) {
             g.writeFieldName(COMMAND);
             g.writeString(command);
+        }
+        if (ready != null) {
+            g.writeFieldName(READY);
+            g.writeString(ready);
         }
         if (library != null) {
             g.writeFieldName(LIBRARY);

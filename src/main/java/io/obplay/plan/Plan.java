@@ -7,6 +7,6 @@ package io.obplay.plan;
 public record Plan(Dag dag) {
 
     public String playbookName() {
-        return (String) dag.additionalData().get("playbook_name");
+        return DagData.of(dag.additionalData()).playbookName();
     }
 }

@@ -109,15 +109,9 @@ public final class Planner {
                         continue;  // a node without sub-tasks is left out
                     }
                     long nodeId = stages.size() + 1;
-                    Map<String, Object> nodeData = new LinkedHashMap<>();
-                    nodeData.put("step_index", step.index());
-                    nodeData.put("step", step.kind().yamlName());
-                    nodeData.put("tags", step.tags().stream().sorted().toList());
-                    nodeData.put("batch", batch.label());
-                    nodeData.put("timeout", step.timeout().toSeconds());
-                    nodeData.put("forks", pb.forks());
-                    nodeData.put("max_fail_percentage", pb.maxFailPercentage());
-                    nodeData.put("where", step.where());
+                    Map<String, Object> nodeData = new NodeData(step.index(), step.kind().yamlName(),
+                            step.tags().stream().sorted().toList(), batch.label(), step.timeout().toSeconds(), pb.forks(),
+                            pb.maxFailPercentage(), step.where()).toMap();
                     String name = batch.label().isEmpty() ? step.name() : step.name() + " [" + batch.label() + "]";
                     stages.add(new LazyPlan.Stage(new GenericId(kind, ipv4, opts.agentPort(), nodeId).toString(), nodeId, name,
                             java.util.Collections.unmodifiableMap(nodeData), step, batch.servers(), taskId));
@@ -128,21 +122,11 @@ public final class Planner {
         boolean maintenance = steps.stream().anyMatch(s -> s.kind() != StepKind.SHELL);
         int maintenanceType = !maintenance ? Dag.MAINTENANCE_NONE : proxiesOnly ? Dag.MAINTENANCE_OBPROXY : Dag.MAINTENANCE_GLOBAL;
         String maintenanceKey = !maintenance ? "" : proxiesOnly ? "obproxy" : inv.cluster();
-        Map<String, Object> dagData = new LinkedHashMap<>();
-        dagData.put("playbook_name", pb.name());
-        dagData.put("playbook", pb.source());
-        dagData.put("playbook_sha256", pb.sha256());
-        dagData.put("inventory", inv.source());
-        dagData.put("inventory_sha256", inv.sha256());
-        dagData.put("cluster", inv.cluster());
-        dagData.put("transport", inv.transport().name().toLowerCase());
-        dagData.put("strategy", pb.strategy() == Strategy.SERIAL ? "serial: " + pb.serial() : pb.strategy().name().toLowerCase());
-        dagData.put("forks", pb.forks());
-        dagData.put("max_fail_percentage", pb.maxFailPercentage());
-        dagData.put("limit", opts.limit());
-        dagData.put("tags", opts.tags());
-        dagData.put("skip_tags", opts.skipTags());
         // "libraries" and "hosts" follow, from the sub-tasks
+        DagData dagData = new DagData(pb.name(), pb.source(), pb.sha256(), inv.source(), inv.sha256(), inv.cluster(),
+                inv.transport().name().toLowerCase(),
+                pb.strategy() == Strategy.SERIAL ? "serial: " + pb.serial() : pb.strategy().name().toLowerCase(),
+                pb.forks(), pb.maxFailPercentage(), opts.limit(), opts.tags(), opts.skipTags(), null, null, null);
         return new LazyPlan(kind, ipv4, opts.agentPort(), pb.name(), maintenanceType, maintenanceKey, dagData, stages);
     }
 
@@ -309,20 +293,19 @@ public final class Planner {
 
     /** The exact work of a step on one server. */
     public static TaskData taskData(Server s, Step step) {
-        Script script = script(s, step);
-        return new TaskData(s.name(), s.role().processName(), s.host(), step.kind().yamlName(), step.index(),
-                script.text(), step.timeout().toSeconds(), script.signals(), script.paths(),
-                step.kind() == StepKind.SHELL ? step.command().get(s.name()) : null, script.library());
+        return taskData(s, step, script(s, step));
     }
 
-    /** The script of a step on one server. */
+    /** The work of a step on one server whose script is {@code script}. */
+    static TaskData taskData(Server s, Step step, Script script) {
+        return new TaskData(s.name(), s.role().processName(), s.host(), step.kind().yamlName(), step.index(),
+                script.text(), step.timeout().toSeconds(), script.signals(), script.paths(),
+                script.command(), script.ready(), script.library());
+    }
+
+    /** The script of a step on one server ({@link StepScripts#script}). */
     static Script script(Server s, Step step) {
-        return switch (step.kind()) {
-            case STOP -> StepScripts.stop(s, step.grace(), step.killWait(), step.settle());
-            case KILL -> StepScripts.kill(s, step.killWait(), step.settle());
-            case CLEANUP -> StepScripts.cleanup(s, step.cleanupPaths().getOrDefault(s.name(), List.of()));
-            case SHELL -> StepScripts.shell(s, step.command().get(s.name()));
-        };
+        return StepScripts.script(s, step);
     }
 
     /** A one-line description of the hosts of a node, for people. */

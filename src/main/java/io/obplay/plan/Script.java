@@ -10,11 +10,17 @@ import java.util.List;
  * functions of that {@link StepScripts#library library} go (the same for every server, so a plan shows them once).
  *
  * @param library the library the text calls, or null when it calls none
+ * @param command the command it runs, in words for the plan: a shell step's, a start step's launch; else null
+ * @param ready   a start step: what "ready" is checked against, in words; else null
  */
-public record Script(String text, List<String> signals, List<String> paths, String library) {
+public record Script(String text, List<String> signals, List<String> paths, String library, String command, String ready) {
     public Script {
         signals = List.copyOf(signals);
         paths = List.copyOf(paths);
+    }
+
+    public Script(String text, List<String> signals, List<String> paths, String library) {
+        this(text, signals, paths, library, null, null);
     }
 
     /** The whole script as it runs on the host: the text with its library put in at the marker line. */

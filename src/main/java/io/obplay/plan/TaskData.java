@@ -17,7 +17,8 @@ import java.util.Map;
  * @param timeoutSeconds the step's timeout; the script is ended after it
  * @param signals       every signal the script may send, in order, in words
  * @param paths         every path the script may delete
- * @param command       the rendered command of a shell step; null for other steps
+ * @param command       the rendered command of a shell step, the exact launch command of a start step; else null
+ * @param ready         a start step: what "ready" is checked against, in words; else null
  * @param library       the script library the script calls (its text is in the DAG's {@code libraries}), or null
  */
 public record TaskData(
@@ -31,6 +32,7 @@ public record TaskData(
         List<String> signals,
         List<String> paths,
         String command,
+        String ready,
         String library) {
 
     public TaskData {
@@ -50,6 +52,9 @@ public record TaskData(
         m.put("paths", paths);
         if (command != null) {
             m.put("command", command);
+        }
+        if (ready != null) {
+            m.put("ready", ready);
         }
         if (library != null) {
             m.put("library", library);
@@ -88,6 +93,7 @@ public record TaskData(
                 (List<String>) m.get("signals"),
                 (List<String>) m.get("paths"),
                 (String) m.get("command"),
+                (String) m.get("ready"),
                 (String) m.get("library"));
     }
 }

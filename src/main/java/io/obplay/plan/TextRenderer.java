@@ -23,27 +23,27 @@ public final class TextRenderer {
     public static String render(Dag d, boolean scripts, boolean states, Printable p) {
         String dot = p.shows(" · ") ? " · " : " - ";
         StringBuilder b = new StringBuilder();
-        Map<String, Object> a = d.additionalData() == null ? Map.of() : d.additionalData();
+        DagData a = DagData.of(d.additionalData());
         b.append(states ? "DAG " + p.line(d.id()) + "  " : "Plan: ").append(p.line(d.name()));
         if (states) {
             b.append("  ").append(d.state()).append(" (operator ").append(d.operator()).append(", stage ")
                     .append(d.stage()).append("/").append(d.maxStage()).append(")");
         }
         b.append('\n');
-        if (a.get("playbook") != null) {
-            b.append("  playbook   ").append(p.line(a.get("playbook"))).append("  sha256 ").append(p.line(shortHash(a.get("playbook_sha256")))).append('\n');
-            b.append("  inventory  ").append(p.line(a.get("inventory"))).append("  sha256 ").append(p.line(shortHash(a.get("inventory_sha256"))))
-                    .append("  (cluster ").append(p.line(a.get("cluster"))).append(", transport ").append(p.line(a.get("transport"))).append(")\n");
-            b.append("  strategy ").append(p.line(a.get("strategy"))).append(dot + "forks ").append(p.line(a.get("forks")))
-                    .append(dot + "max_fail_percentage ").append(p.line(a.get("max_fail_percentage")));
-            if (a.get("limit") instanceof List<?> l && !l.isEmpty()) {
-                b.append(dot + "limit ").append(p.line(String.join(",", l.stream().map(String::valueOf).toList())));
+        if (a.playbook() != null) {
+            b.append("  playbook   ").append(p.line(a.playbook())).append("  sha256 ").append(p.line(shortHash(a.playbookSha256()))).append('\n');
+            b.append("  inventory  ").append(p.line(a.inventory())).append("  sha256 ").append(p.line(shortHash(a.inventorySha256())))
+                    .append("  (cluster ").append(p.line(a.cluster())).append(", transport ").append(p.line(a.transport())).append(")\n");
+            b.append("  strategy ").append(p.line(a.strategy())).append(dot + "forks ").append(p.line(a.forks()))
+                    .append(dot + "max_fail_percentage ").append(p.line(a.maxFailPercentage()));
+            if (!a.limit().isEmpty()) {
+                b.append(dot + "limit ").append(p.line(String.join(",", a.limit())));
             }
-            if (a.get("tags") instanceof List<?> l && !l.isEmpty()) {
-                b.append(dot + "tags ").append(p.line(String.join(",", l.stream().map(String::valueOf).toList())));
+            if (!a.tags().isEmpty()) {
+                b.append(dot + "tags ").append(p.line(String.join(",", a.tags())));
             }
-            if (a.get("skip_tags") instanceof List<?> l && !l.isEmpty()) {
-                b.append(dot + "skip-tags ").append(p.line(String.join(",", l.stream().map(String::valueOf).toList())));
+            if (!a.skipTags().isEmpty()) {
+                b.append(dot + "skip-tags ").append(p.line(String.join(",", a.skipTags())));
             }
             b.append('\n');
         }
@@ -57,13 +57,13 @@ public final class TextRenderer {
         for (int i = 0; i < d.nodes().size(); i++) {
             Node n = d.nodes().get(i);
             b.append('\n').append("Stage ").append(i + 1).append('/').append(d.maxStage()).append("  ").append(p.line(n.name()));
-            Map<String, Object> nd = n.additionalData() == null ? Map.of() : n.additionalData();
+            NodeData nd = NodeData.of(n.additionalData());
             b.append("  (").append(n.subTasks().size()).append(plural(n.subTasks().size(), " server"));
-            if (nd.get("timeout") instanceof Number t) {
-                b.append(", timeout ").append(human(Duration.ofSeconds(t.longValue())));
+            if (nd.timeoutSeconds() != null) {
+                b.append(", timeout ").append(human(Duration.ofSeconds(nd.timeoutSeconds())));
             }
-            if (nd.get("tags") instanceof List<?> tags && !tags.isEmpty()) {
-                b.append(", tags ").append(p.line(String.join(",", tags.stream().map(String::valueOf).toList())));
+            if (!nd.tags().isEmpty()) {
+                b.append(", tags ").append(p.line(String.join(",", nd.tags())));
             }
             b.append(")");
             if (states) {
@@ -97,6 +97,9 @@ public final class TextRenderer {
                 if (data.command() != null) {
                     b.append("      command  ").append(p.lines(data.command()).replace("\n", "\n               ")).append('\n');
                 }
+                if (data.ready() != null) {
+                    b.append("      ready    ").append(p.line(data.ready())).append('\n');
+                }
                 if (scripts) {
                     b.append("      script:\n");
                     for (String line : data.script().split("\n", -1)) {
@@ -119,7 +122,8 @@ public final class TextRenderer {
                 }
             }
         }
-        if (scripts && a.get("libraries") instanceof Map<?, ?> libs && !libs.isEmpty()) {
+        if (scripts && a.libraries() != null && !a.libraries().isEmpty()) {
+            Map<String, Object> libs = a.libraries();
             b.append("\nScript libraries (each script's '# obplay library: NAME' line stands for NAME's functions):\n");
             libs.forEach((name, text) -> {
                 b.append("  library ").append(p.line(name)).append(":\n");

@@ -31,7 +31,7 @@ public final class PlaybookLoader {
     static final List<String> TARGET_KEYS = List.of("all", "zones", "servers", "obproxy");
     static final List<String> OBPROXY_TARGET_KEYS = List.of("cluster", "servers");
     static final List<String> STEP_COMMON_KEYS = List.of("name", "tags", "timeout", "on");
-    static final List<String> ACTIONS = List.of("stop", "kill", "cleanup", "shell");
+    static final List<String> ACTIONS = List.of("stop", "kill", "cleanup", "shell", "start");
 
     public static final Duration DEFAULT_GRACE = Duration.ofSeconds(60);
     public static final Duration DEFAULT_KILL_WAIT = Duration.ofSeconds(30);
@@ -41,6 +41,7 @@ public final class PlaybookLoader {
     public static final Duration MAX_GRACE = Duration.ofHours(24);
     public static final Duration MAX_KILL_WAIT = Duration.ofHours(1);
     public static final Duration MAX_SETTLE = Duration.ofHours(1);
+    public static final Duration MAX_WAIT = Duration.ofHours(6);
 
     private final YamlSource src;
     private final Inventory inventory;
@@ -292,6 +293,7 @@ public final class PlaybookLoader {
         Duration settle = null;
         Map<String, List<String>> paths = null;
         Map<String, String> command = null;
+        Duration wait = null;
         switch (kind) {
             case STOP, KILL -> {
                 YamlMap p = params(m, action, kind == StepKind.STOP ? List.of("grace", "kill_wait", "settle")
@@ -310,6 +312,20 @@ public final class PlaybookLoader {
                 paths = cleanupPaths(p, m, effective);
             }
             case SHELL -> command = shell(m, effective);
+            case START -> {
+                YamlMap p = params(m, action, List.of("wait", "settle"));
+                wait = orDefault(p == null ? null : p.duration("wait", Duration.ofMillis(1), MAX_WAIT), Step.Start.DEFAULT_WAIT);
+                settle = orDefault(p == null ? null : p.duration("settle", Duration.ZERO, MAX_SETTLE), Step.DEFAULT_SETTLE);
+                Duration needed = wait.plus(settle);
+                if (timeout == null) {
+                    timeout = needed.plusSeconds(30);
+                } else if (timeout.compareTo(needed) <= 0) {
+                    src.problem(m.value("timeout"), "'timeout' is " + human(timeout) + ", not longer than wait + settle ("
+                            + human(needed) + "): the start would be ended before it can see the server ready; expected a"
+                            + " timeout longer than " + human(needed) + ", e.g. " + human(needed.plusSeconds(30)) + " (the default)");
+                }
+                command = startCommands(m, effective);
+            }
         }
         if (timeout == null) {
             timeout = DEFAULT_TIMEOUT;
@@ -317,7 +333,14 @@ public final class PlaybookLoader {
         if (name == null) {
             name = defaultName(kind, what.computeIfAbsent(effective, PlaybookLoader::what));
         }
-        return new Step(index, kind, name, tags, timeout, on, grace, killWait, settle, paths, command, src.where(n));
+        Step.Head head = new Step.Head(index, name, tags, timeout, on, src.where(n));
+        return switch (kind) {
+            case STOP -> new Step.Stop(head, grace, killWait, settle);
+            case KILL -> new Step.Kill(head, killWait, settle);
+            case CLEANUP -> new Step.Cleanup(head, paths);
+            case SHELL -> new Step.Shell(head, command);
+            case START -> new Step.Start(head, wait, settle, command);
+        };
     }
 
     /**
@@ -382,6 +405,7 @@ public final class PlaybookLoader {
             case KILL -> "Kill " + what;
             case CLEANUP -> "Clean " + what + " dirs";
             case SHELL -> "Run command on " + what;
+            case START -> "Start " + what;
         };
     }
 
@@ -463,6 +487,45 @@ public final class PlaybookLoader {
             list.add(path);
         }
     }
+
+    /**
+     * The inventory's {@code start_command} of each target that sets one, rendered as a {@code shell} command is
+     * (values single-quoted); a template that does not compile or render is a problem at the step, naming the
+     * server and where its start_command was set.
+     */
+    private Map<String, String> startCommands(YamlMap step, Targets targets) {
+        Map<String, String> out = new LinkedHashMap<>();
+        if (targets == null) {
+            return out;
+        }
+        Node at = step.value("start");
+        Map<String, ShellTemplate> compiled = new java.util.HashMap<>();
+        Set<String> reported = new LinkedHashSet<>();
+        for (Server s : targets.servers()) {
+            io.obplay.inventory.Setting setting = s.settings().get(START_COMMAND);
+            if (setting == null || setting.value() == null) {
+                continue;
+            }
+            String text = String.valueOf(setting.value());
+            ShellTemplate template = compiled.get(text);
+            try {
+                if (template == null) {
+                    template = ShellTemplate.compile(text);
+                    compiled.put(text, template);
+                }
+                out.put(s.name(), template.render(s));
+            } catch (ShellTemplate.TemplateException e) {
+                if (reported.add(setting.origin())) {
+                    src.problem(at, "the start_command of " + s.name() + " (" + setting.origin() + "), at offset " + e.offset()
+                            + ": " + e.getMessage());
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The inventory key that replaces how a start step launches a server. */
+    public static final String START_COMMAND = "start_command";
 
     private Map<String, String> shell(YamlMap step, Targets targets) {
         String text = step.string("shell");

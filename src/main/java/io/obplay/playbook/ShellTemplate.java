@@ -148,7 +148,7 @@ public final class ShellTemplate {
                     }
                     b.append(value);
                 } else {
-                    b.append(quote(value));
+                    b.append(ShellQuote.quote(value));
                 }
             } else {
                 Section s = (Section) p;
@@ -196,11 +196,6 @@ public final class ShellTemplate {
             return String.format("the control character U+%04X", (int) c);
         }
         return "'" + c + "'";
-    }
-
-    /** Single-quotes a value for POSIX sh: one word, read literally wherever a command word may stand. */
-    public static String quote(String value) {
-        return "'" + value.replace("'", "'\\''") + "'";
     }
 
     // ---------------------------------------------------------------------------------------------------------

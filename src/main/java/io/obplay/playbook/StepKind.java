@@ -9,7 +9,9 @@ public enum StepKind {
     /** Remove declared directories or absolute paths inside them. */
     CLEANUP,
     /** A templated command. */
-    SHELL;
+    SHELL,
+    /** Start the server from its home; done once it is ready. */
+    START;
 
     /** The last {@link #yamlName()} and the default locale it was made in (it is asked for per sub-task). */
     private volatile Object[] yamlName;

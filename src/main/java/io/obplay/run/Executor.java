@@ -174,8 +174,9 @@ public final class Executor {
 
     private Dag runStarted(long dagId, RunOptions options, DagControl control, Dag dag) {
         listener.dagStarted(dag);
-        int forks = options.forks() > 0 ? options.forks() : intData(dag.additionalData(), "forks", 50);
-        int maxFail = intData(dag.additionalData(), "max_fail_percentage", 0);
+        io.obplay.plan.DagData data = io.obplay.plan.DagData.of(dag.additionalData());
+        int forks = options.forks() > 0 ? options.forks() : data.forks() != null ? data.forks() : 50;
+        int maxFail = data.maxFailPercentage() != null ? data.maxFailPercentage() : 0;
         boolean failed = false;
         List<Node> nodes = dag.nodes();
         for (int i = 0; i < nodes.size(); i++) {
@@ -280,7 +281,8 @@ public final class Executor {
             if (node == null) {
                 return 0;
             }
-            int forks = options.forks() > 0 ? options.forks() : intData(dag.additionalData(), "forks", 50);
+            Integer planned = io.obplay.plan.DagData.of(dag.additionalData()).forks();
+            int forks = options.forks() > 0 ? options.forks() : planned != null ? planned : 50;
             return claimLoop(dag, node, options, forks, null).size();
         } finally {
             done.countDown();
@@ -631,13 +633,6 @@ public final class Executor {
 
     private static String millis(Duration d) {
         return String.format("%.2fs", d.toMillis() / 1000.0);
-    }
-
-    static int intData(Map<String, Object> m, String key, int def) {
-        if (m != null && m.get(key) instanceof Number n) {
-            return n.intValue();
-        }
-        return def;
     }
 
     /** The set of server names a DAG acts on. */

@@ -454,7 +454,7 @@ final class Api {
 
     @SuppressWarnings("unchecked")
     private static String creator(Dag d) {
-        Object shim = d.additionalData() == null ? null : d.additionalData().get("shim");
+        Object shim = io.obplay.plan.DagData.of(d.additionalData()).extra(io.obplay.plan.DagData.SHIM);
         if (shim instanceof Map<?, ?> m && m.get("ocp_creator") instanceof String s) {
             return s;
         }

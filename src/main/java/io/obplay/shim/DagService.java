@@ -270,10 +270,9 @@ final class DagService implements AutoCloseable {
         } catch (Planner.PlanException | RuntimeException e) {
             throw Errors.unexpected("cannot plan " + pb.name() + ": " + e.getMessage());
         }
-        Map<String, Object> data = new LinkedHashMap<>(planned.additionalData());
         Map<String, Object> shim = new LinkedHashMap<>(shimData);
         shim.put("dry_run", dryRun);
-        data.put("shim", shim);
+        Map<String, Object> data = io.obplay.plan.DagData.of(planned.additionalData()).withExtra(io.obplay.plan.DagData.SHIM, shim).toMap();
         planned = new Dag(planned.id(), planned.dagId(), planned.name(), planned.stage(), planned.maxStage(),
                 planned.maintenanceType(), planned.maintenanceKey(), planned.state(), planned.operator(),
                 planned.startTime(), planned.endTime(), data, planned.nodes());

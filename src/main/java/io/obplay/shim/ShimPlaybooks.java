@@ -4,7 +4,6 @@ import io.obplay.inventory.Server;
 import io.obplay.plan.StepScripts;
 import io.obplay.playbook.Playbook;
 import io.obplay.playbook.Step;
-import io.obplay.playbook.StepKind;
 import io.obplay.playbook.Strategy;
 import io.obplay.playbook.Targets;
 
@@ -134,18 +133,19 @@ final class ShimPlaybooks {
         for (Server s : servers) {
             commands.put(s.name(), statusCommand(s));
         }
-        return new Step(index, StepKind.SHELL, name, Set.of(), CHECK_TIMEOUT, null, Duration.ZERO, Duration.ZERO,
-                Map.of(), commands, source + " stage " + index);
+        return new Step.Shell(head(index, name, CHECK_TIMEOUT, source), commands);
     }
 
     private static Step kill(int index, String name, String source, Timing t) {
-        return new Step(index, StepKind.KILL, name, Set.of(), t.killTimeout(), null, Duration.ZERO, t.killWait(),
-                t.settle(), Map.of(), Map.of(), source + " stage " + index);
+        return new Step.Kill(head(index, name, t.killTimeout(), source), t.killWait(), t.settle());
     }
 
     private static Step stop(int index, String name, String source, Timing t) {
-        return new Step(index, StepKind.STOP, name, Set.of(), t.stopTimeout(), null, t.grace(), t.killWait(),
-                t.settle(), Map.of(), Map.of(), source + " stage " + index);
+        return new Step.Stop(head(index, name, t.stopTimeout(), source), t.grace(), t.killWait(), t.settle());
+    }
+
+    private static Step.Head head(int index, String name, Duration timeout, String source) {
+        return new Step.Head(index, name, Set.of(), timeout, null, source + " stage " + index);
     }
 
     private static Step cleanup(int index, String name, List<Server> servers, List<String> dirNames, String source) {
@@ -160,8 +160,7 @@ final class ShimPlaybooks {
             }
             paths.put(s.name(), list);
         }
-        return new Step(index, StepKind.CLEANUP, name, Set.of(), CLEANUP_TIMEOUT, null, Duration.ZERO, Duration.ZERO,
-                paths, Map.of(), source + " stage " + index);
+        return new Step.Cleanup(head(index, name, CLEANUP_TIMEOUT, source), paths);
     }
 
     /**
@@ -171,10 +170,6 @@ final class ShimPlaybooks {
      */
     static String statusCommand(Server s) {
         return StepScripts.statusCommand(s);
-    }
-
-    static String quote(String value) {
-        return "'" + value.replace("'", "'\\''") + "'";
     }
 
     static String sha256(byte[] body) {

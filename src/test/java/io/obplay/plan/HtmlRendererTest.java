@@ -34,7 +34,7 @@ class HtmlRendererTest {
 
     static SubTask task(long id, String server, String host, State state, List<String> signals, List<String> paths, String command,
                         List<String> logs) {
-        TaskData data = new TaskData(server, "observer", host, command == null ? "kill" : "shell", 1, "echo hi", 60, signals, paths, command, null);
+        TaskData data = new TaskData(server, "observer", host, command == null ? "kill" : "shell", 1, "echo hi", 60, signals, paths, command, null, null);
         return new SubTask("2" + id, id, "task " + server, state, Operator.RUN, T, T, data.toMap(), 1, new ExecuteAgent(host, 2886), logs);
     }
 

@@ -48,7 +48,7 @@ class ObshellStreamTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"stop-cluster", "stop-zone", "kill-server", "stop-obproxy", "destroy-obproxy",
-            "destroy-cluster", "teardown"})
+            "destroy-cluster", "teardown", "start-cluster", "start-zone"})
     void shippedPlaybooksStreamAsDatabindWritesThem(String playbook) throws Exception {
         Inventory inv = InventoryLoader.load(Path.of("inventories/demo.yaml"));
         assertAllWritersAgree(inv, PlaybookLoader.load(Path.of("playbooks/" + playbook + ".yaml"), inv));
@@ -85,5 +85,55 @@ class ObshellStreamTest {
                 """), inv);
         assertAllWritersAgree(inv, pb);
         assertTrue(ObshellJson.write(Planner.plan(inv, pb, PlanOptions.defaults()).dag()).contains("\\\"q\\\" \\\\ \\t é 字 😀"));
+    }
+
+    @Test
+    void runsOfAlikeAndUnlikeServersStreamAsTheyArePlanned() throws Exception {
+        // homes alternating in runs of 1, 2 and 3, IPv6 hosts, and obproxies (whose OBD pid files name the host):
+        // each run of equal script inputs shares one template; every other server gets its own
+        StringBuilder yaml = new StringBuilder("""
+                cluster: runs
+                transport: local
+                observer: { home_path: /data/a }
+                zones:
+                  zone1:
+                    servers:
+                """);
+        String[] homes = {"/data/a", "/data/b", "/data/b", "/data/a", "/data/a", "/data/a", "/data/it's"};
+        for (int i = 0; i < homes.length; i++) {
+            yaml.append("      - { host: \"fd00::").append(i + 1).append("\", home_path: \"").append(homes[i]).append("\" }\n");
+        }
+        yaml.append("""
+                obproxy:
+                  defaults: { home_path: /data/px }
+                  clusters:
+                    - id: 1
+                      name: proxies
+                      servers:
+                        - { id: 1, host: 10.0.9.1 }
+                        - { id: 2, host: 10.0.9.2 }
+                """);
+        Inventory inv = InventoryLoader.load(YamlSource.of("inv.yaml", yaml.toString()));
+        Playbook pb = PlaybookLoader.load(YamlSource.of("pb.yaml", """
+                name: runs
+                targets: { all: true }
+                allow_majority_loss: true
+                steps:
+                  - kill: {}
+                  - stop: { grace: 1s }
+                  - cleanup: { paths: [log] }
+                  - shell: "echo {{home_path}}"
+                """), inv);
+        assertAllWritersAgree(inv, pb);
+        Dag dag = Planner.plan(inv, pb, PlanOptions.defaults()).dag();
+        for (Node n : dag.nodes()) {
+            for (SubTask t : n.subTasks()) {
+                String server = (String) t.additionalData().get("server");
+                String script = (String) t.additionalData().get("script");
+                if (!n.name().startsWith("Run")) {
+                    assertTrue(script.contains("\nNAME=" + StepScripts.quote(server) + "\nHOST="), script);
+                }
+            }
+        }
     }
 }

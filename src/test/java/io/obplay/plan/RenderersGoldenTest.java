@@ -24,7 +24,8 @@ class RenderersGoldenTest {
             "stop-zone, text", "stop-zone, obshell", "stop-zone, ocp", "stop-zone, dot",
             "destroy-obproxy, text", "destroy-obproxy, obshell", "destroy-obproxy, ocp", "destroy-obproxy, dot",
             "stop-cluster, text", "destroy-cluster, text", "kill-server, text", "stop-obproxy, text",
-            "stop-zone, html", "destroy-obproxy, html"})
+            "stop-zone, html", "destroy-obproxy, html",
+            "start-zone, text", "start-zone, obshell", "start-cluster, text", "start-zone, html"})
     void matchesGoldenFile(String playbook, String format) throws Exception {
         Inventory inv = InventoryLoader.load(Path.of("inventories/demo.yaml"));
         Dag dag = Planner.plan(inv, PlaybookLoader.load(Path.of("playbooks/" + playbook + ".yaml"), inv), PlanOptions.defaults()).dag();

@@ -31,9 +31,9 @@ class PlaybookLoaderRefusalsTest {
     void documentShapes() {
         assertEquals("pb.yaml:1:1: the playbook must be a mapping (key: value lines); found a list", one(problems("- stop: {}\n")));
         assertEquals("pb.yaml:1:1: the playbook must be a mapping (key: value lines); found 'stop'", one(problems("stop\n")));
-        assertEquals("pb.yaml:3:8: the playbook has no steps; expected 'steps:' with at least one of: stop, kill, cleanup, shell",
+        assertEquals("pb.yaml:3:8: the playbook has no steps; expected 'steps:' with at least one of: stop, kill, cleanup, shell, start",
                 one(problems("name: x\ntargets: { all: true }\nsteps: null\n")));
-        assertEquals("pb.yaml:4:5: step 1 has 2 actions (stop, kill); expected exactly one of: stop, kill, cleanup, shell",
+        assertEquals("pb.yaml:4:5: step 1 has 2 actions (stop, kill); expected exactly one of: stop, kill, cleanup, shell, start",
                 one(problems("name: x\ntargets: { all: true }\nsteps:\n  - stop: {}\n    kill: {}\n")));
         assertEquals("pb.yaml:3:1: duplicate key 'targets' in the playbook; expected each key once",
                 one(problems("name: x\ntargets: { all: true }\ntargets: { zones: [zone1] }\nsteps: [ { stop: {} } ]\n")));
@@ -162,10 +162,12 @@ class PlaybookLoaderRefusalsTest {
                 """.replace("\n", "\r\n"));
         assertEquals(plain.steps().size(), fancy.steps().size());
         for (int i = 0; i < plain.steps().size(); i++) {
-            assertEquals(plain.steps().get(i).grace(), fancy.steps().get(i).grace());
-            assertEquals(plain.steps().get(i).killWait(), fancy.steps().get(i).killWait());
+            Step.Stop a = (Step.Stop) plain.steps().get(i);
+            Step.Stop b = (Step.Stop) fancy.steps().get(i);
+            assertEquals(a.grace(), b.grace());
+            assertEquals(a.killWait(), b.killWait());
             assertEquals(plain.steps().get(i).timeout(), fancy.steps().get(i).timeout());
         }
-        assertEquals(Duration.ofSeconds(9), fancy.steps().get(1).killWait());
+        assertEquals(Duration.ofSeconds(9), ((Step.Stop) fancy.steps().get(1)).killWait());
     }
 }

@@ -59,24 +59,24 @@ class PlaybookLoaderTest {
         assertEquals(Strategy.SERIAL, p.strategy());
         assertEquals(1, p.serial());
         assertEquals(4, p.steps().size());
-        Step stop = p.steps().get(0);
+        Step.Stop stop = (Step.Stop) p.steps().get(0);
         assertEquals(Duration.ofSeconds(5), stop.grace());
         assertEquals(Duration.ofSeconds(30), stop.killWait());
         assertEquals(Step.DEFAULT_SETTLE, stop.settle());
         assertEquals(Duration.ofSeconds(68), stop.timeout(), "grace + kill_wait + settle + 30s");
-        Step kill = p.steps().get(1);
+        Step.Kill kill = (Step.Kill) p.steps().get(1);
         assertEquals(Duration.ofMillis(500), kill.settle());
         assertEquals(Duration.ofMillis(60_500), kill.timeout(), "kill_wait + settle + 30s");
-        Step cleanup = p.steps().get(2);
-        assertEquals(List.of("/data/ob/log", "/data/1/ob", "/data/1/ob/sstable"), cleanup.cleanupPaths().get("10.0.1.2:2886"));
-        Step shell = p.steps().get(3);
+        Step.Cleanup cleanup = (Step.Cleanup) p.steps().get(2);
+        assertEquals(List.of("/data/ob/log", "/data/1/ob", "/data/1/ob/sstable"), cleanup.paths().get("10.0.1.2:2886"));
+        Step.Shell shell = (Step.Shell) p.steps().get(3);
         assertEquals("echo '/home/admin/oceanbase' 'admin'", shell.command().get("10.0.1.1:2886"));
         assertEquals(Duration.ofMinutes(1), shell.timeout());
     }
 
     @Test
     void templateValuesAreShellQuoted() throws Exception {
-        assertEquals("'it'\\''s; rm -rf /'", ShellTemplate.quote("it's; rm -rf /"));
+        assertEquals("'it'\\''s; rm -rf /'", ShellQuote.quote("it's; rm -rf /"));
     }
 
     @Test
@@ -109,7 +109,7 @@ class PlaybookLoaderTest {
         assertTrue(p.contains("pb.yaml:5:20: 'grace' is 'soon'; expected a duration such as 500ms, 30s, 5m, 1h or 1m30s"), String.join("\n", p));
         assertTrue(p.stream().anyMatch(s -> s.startsWith("pb.yaml:5:26: unknown key 'grase' in 'stop' in step 1; did you mean 'grace'?")), String.join("\n", p));
         assertTrue(p.stream().anyMatch(s -> s.startsWith("pb.yaml:6:5: unknown key 'reboot' in step 2")), String.join("\n", p));
-        assertTrue(p.contains("pb.yaml:6:5: step 2 has no action; expected exactly one of: stop, kill, cleanup, shell"), String.join("\n", p));
+        assertTrue(p.contains("pb.yaml:6:5: step 2 has no action; expected exactly one of: stop, kill, cleanup, shell, start"), String.join("\n", p));
     }
 
     @Test
@@ -121,7 +121,7 @@ class PlaybookLoaderTest {
                 """));
         Playbook p = PlaybookLoader.load(YamlSource.of("pb.yaml",
                 "name: t\ntargets: { all: true }\nsteps:\n  - cleanup: { paths: [ilog_dir, slog_dir, clog_dir] }\n"), three);
-        assertEquals(List.of("/redo/1/ilog", "/redo/1/slog", "/redo/1/clog"), p.steps().get(0).cleanupPaths().get("10.0.0.1:2886"));
+        assertEquals(List.of("/redo/1/ilog", "/redo/1/slog", "/redo/1/clog"), ((Step.Cleanup) p.steps().get(0)).paths().get("10.0.0.1:2886"));
 
         List<String> four = problems("name: t\ntargets: { all: true }\nsteps:\n  - cleanup: { paths: [ilog_dir] }\n");
         assertEquals(1, four.size(), String.join("\n", four));
@@ -277,7 +277,7 @@ class PlaybookLoaderTest {
                 + " and _ . / : @ , + -); use {{home_path}}, which quotes it (outside quotes)"),
                 e.problems().stream().map(Problem::toString).toList());
         Playbook ok = PlaybookLoader.load(YamlSource.of("pb.yaml", yaml.replace("{{{home_path}}}", "{{home_path}}")), spaced);
-        assertEquals("ls '/data/my ob'/run 10.0.1.2:2886", ok.steps().get(0).command().get("10.0.1.2:2886"));
+        assertEquals("ls '/data/my ob'/run 10.0.1.2:2886", ((Step.Shell) ok.steps().get(0)).command().get("10.0.1.2:2886"));
     }
 
     @Test

@@ -203,7 +203,7 @@ class ShellTemplateTest {
         // what obplay used to render (the value quoted for an unquoted context) runs the value's $(...) there
         String value = "hi $(touch " + marker + ")";
         for (String template : List.of("echo \"msg: {{msg}}\"", "echo 'msg: {{msg}}'")) {
-            String naive = template.replace("{{msg}}", ShellTemplate.quote(value));
+            String naive = template.replace("{{msg}}", ShellQuote.quote(value));
             run(shells.get(0), naive);
             assertTrue(Files.exists(marker), "the naive rendering of " + template + " runs the value: " + naive);
             Files.delete(marker);
@@ -367,7 +367,7 @@ class ShellTemplateTest {
             @Override
             public void encode(String value, Writer writer) {
                 try {
-                    writer.write(ShellTemplate.quote(value));
+                    writer.write(ShellQuote.quote(value));
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }

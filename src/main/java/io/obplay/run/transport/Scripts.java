@@ -1,5 +1,7 @@
 package io.obplay.run.transport;
 
+import io.obplay.playbook.ShellQuote;
+
 import java.time.Duration;
 
 /** The small sh programs obplay wraps around a step's script, and the one that ends a script's processes. */
@@ -31,7 +33,7 @@ final class Scripts {
     /** The exec request: works under any Bourne-style login shell (and csh: one line, single quotes only). */
     static String execCommand(String token) {
         String w = wrapper(token);
-        return "exec /bin/sh -c '" + w + "' sh '" + w + "'";
+        return "exec /bin/sh -c " + ShellQuote.quote(w) + " sh " + ShellQuote.quote(w);
     }
 
     /** The kill script's last line of stdout: {@code <KILL_VERDICT> gone}, or {@code left <pid>...}. */
@@ -76,6 +78,6 @@ final class Scripts {
         if (script.indexOf('\'') >= 0) {
             throw new IllegalArgumentException("script must not contain single quotes");
         }
-        return "exec /bin/sh -c '" + script + "'";
+        return "exec /bin/sh -c " + ShellQuote.quote(script);
     }
 }

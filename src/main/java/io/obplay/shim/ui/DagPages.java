@@ -241,6 +241,9 @@ public final class DagPages {
             if (data.command() != null) {
                 Layout.item(b, "command", "<pre>" + Html.lines(data.command()) + "</pre>");
             }
+            if (data.ready() != null) {
+                Layout.item(b, "ready", Html.text(data.ready()));
+            }
         }
         Layout.item(b, "started", Html.text(time(t.startTime())) + (!t.state().finished() || t.endTime().equals(Times.UNSET) ? ""
                 : ", ended " + Html.text(time(t.endTime()))));
