@@ -13,12 +13,15 @@
 #   bench/shared-store.sh --n 50 --sleep 1  # smaller
 #   bench/shared-store.sh --parts spread --instances 1 --n 50   # only part 1, one instance (OBPLAY_JAR=... for another build)
 #   bench/shared-store.sh --smoke           # N = 12, S = 1, 200 records: proves the script works (exit 1 on any failure)
+#   bench/shared-store.sh --parts spread --inventory /tmp/obplay-fleet/inv/obplay-200.yaml --n 200
+#                                           # part 1 on real SSH hosts: the loopback fleet of `bench/fleet.sh --hold 200`
+#                                           # (each instance then opens its own SSH sessions to its share of the hosts)
 #
 # Needs: java 17+, mariadb-server (mariadbd, mariadb-install-db, mariadb client; .ci/setup.sh installs it), python3;
 # target/obplay.jar (mvn -B -q package -DskipTests). Writes bench/shared-store/results/{runs.tsv,summary.md}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N=200 SLEEP=2 INSTANCES="1 2 3" LEASE=5s RECORDS=2000 TAKEOVER_N=20 SMOKE=0 PARTS=spread,takeover,records
+N=200 SLEEP=2 INSTANCES="1 2 3" LEASE=5s RECORDS=2000 TAKEOVER_N=20 SMOKE=0 PARTS=spread,takeover,records FLEET_INV=
 while [ $# -gt 0 ]; do
   case "$1" in
     --n) N=$2; shift 2 ;;
@@ -27,6 +30,7 @@ while [ $# -gt 0 ]; do
     --lease) LEASE=$2; shift 2 ;;
     --records) RECORDS=$2; shift 2 ;;
     --parts) PARTS=$2; shift 2 ;;
+    --inventory) FLEET_INV=$2; shift 2 ;;
     --smoke) SMOKE=1 N=12 SLEEP=1 RECORDS=200 TAKEOVER_N=6; shift ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "shared-store.sh: unknown option $1 (see --help)" >&2; exit 1 ;;
@@ -46,7 +50,7 @@ db_pid=
 cleanup() {
   for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null || true; done
   if [ -n "$db_pid" ]; then kill "$db_pid" 2> /dev/null || true; wait "$db_pid" 2> /dev/null || true; fi
-  rm -rf "$tmp"
+  if [ -n "${KEEP_TMP:-}" ]; then echo "shared-store.sh: kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT INT TERM
 now() { date +%s.%N; }
@@ -118,7 +122,11 @@ failed=0
 printf 'date\tload1\tbench\tn\tinstances\tseconds\tdetail\n' > "$OUT/runs.tsv"
 row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$(cut -d' ' -f1 /proc/loadavg)" "$@" >> "$OUT/runs.tsv"; echo "$*"; }
 
-inventory "$N" "$tmp/inv.yaml"
+if [ -n "$FLEET_INV" ]; then
+  cp "$FLEET_INV" "$tmp/inv.yaml" # an SSH fleet's (its N servers; --n only names the row)
+else
+  inventory "$N" "$tmp/inv.yaml"
+fi
 playbook "$SLEEP" "$tmp/play.yaml"
 part() { case ",$PARTS," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 part spread || INSTANCES=
@@ -139,7 +147,7 @@ for k in $INSTANCES; do
   id=$(sql "SELECT generic_id FROM spread$k.dags ORDER BY id DESC LIMIT 1")
   detail=$(shares "$url" "$id" "run=$rp" "${names[@]}") || { failed=1; detail="$detail FAILED (exit $rc)"; }
   [ "$rc" = 0 ] || { failed=1; detail="$detail run exit $rc"; }
-  row spread "$N" "$k" "$(secs "$t0" "$t1")" "$detail"
+  row "spread${FLEET_INV:+ (ssh)}" "$N" "$k" "$(secs "$t0" "$t1")" "$detail"
   for p in "${helpers[@]}"; do kill -9 "$p" 2> /dev/null || true; done
 done
 

@@ -79,13 +79,17 @@ final class Recap {
         return b.toString();
     }
 
-    /** 0 all succeeded; 2 some failed; 4 some unreachable (and none failed otherwise); 130 cancelled. */
+    /**
+     * 0 all succeeded; 2 some failed; 4 some unreachable (and none failed otherwise); 130 cancelled. The DAG as
+     * recorded decides: a DAG that SUCCEEDed is 0 even when a cancel came after its last sub-task (a Ctrl-C at the
+     * very end, or a lease renewal that found the finished DAG released).
+     */
     static int exitCode(Dag dag, boolean cancelled) {
-        if (cancelled) {
-            return ExitCodes.INTERRUPTED;
-        }
         if (dag.state() == State.SUCCEED) {
             return ExitCodes.OK;
+        }
+        if (cancelled) {
+            return ExitCodes.INTERRUPTED;
         }
         boolean failed = false;
         boolean unreachable = false;

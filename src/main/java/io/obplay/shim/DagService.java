@@ -97,8 +97,17 @@ final class DagService implements AutoCloseable {
             store.heartbeat(control.me());
             takeovers.scheduleWithFixedDelay(this::takeOverExpired, every, every, TimeUnit.MILLISECONDS);
             takeovers.scheduleWithFixedDelay(this::helpRunningStages, HELP_POLL_MS, HELP_POLL_MS, TimeUnit.MILLISECONDS);
+            // the presence on a thread of its own: the loops above may wait on the store for long (a full DAG read
+            // while a stage writes), and a live instance whose presence ran out meanwhile would lose its claims
+            presence = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "obplay-serve-presence");
+                t.setDaemon(true);
+                return t;
+            });
+            presence.scheduleWithFixedDelay(this::heartbeat, HELP_POLL_MS, HELP_POLL_MS, TimeUnit.MILLISECONDS);
         } else {
             takeovers = null;
+            presence = null;
         }
     }
 
@@ -188,6 +197,15 @@ final class DagService implements AutoCloseable {
 
     /** On a store shared by instances: looks for DAGs whose lease ran out, every third of the lease. */
     private final java.util.concurrent.ScheduledExecutorService takeovers;
+    private final java.util.concurrent.ScheduledExecutorService presence;
+
+    private void heartbeat() {
+        try {
+            store.heartbeat(control.me());
+        } catch (RuntimeException e) {
+            log.println("obplay serve: cannot record this instance's presence in the store: " + e.getMessage());
+        }
+    }
 
     /**
      * Takes over, and runs, every DAG of the shared store whose owner's lease ran out (its instance was killed or its
@@ -501,6 +519,9 @@ final class DagService implements AutoCloseable {
      * runs and waits (up to 30 s) for each to record its end (FAILED, operator CANCEL: RETRY it after a restart).
      */
     void shutdown(long deadline) {
+        if (presence != null) {
+            presence.shutdownNow();
+        }
         if (takeovers != null) {
             takeovers.shutdownNow();
         }

@@ -164,14 +164,21 @@ public final class MysqlStore implements Store {
 
     private final String where;
     private final HikariDataSource pool;
+    /**
+     * Two connections of their own for the writes that say an instance is alive (its presence, its leases): taken from
+     * the main pool they would queue behind a stage's sub-task writes, and a busy, live instance would be taken for
+     * a dead one (its work taken back and run again elsewhere).
+     */
+    private final HikariDataSource liveness;
     private volatile Duration lease = Duration.ofSeconds(30);
 
     /** Milliseconds since the epoch on the database's clock, so that instances whose clocks differ agree on leases. */
     private static final String DB_NOW_MS = "ROUND(UNIX_TIMESTAMP(NOW(3)) * 1000)";
 
-    private MysqlStore(String where, HikariDataSource pool) {
+    private MysqlStore(String where, HikariDataSource pool, HikariDataSource liveness) {
         this.where = where;
         this.pool = pool;
+        this.liveness = liveness;
     }
 
     /** Sets how long a lease lasts ({@code --lease}); at least a second. */
@@ -213,12 +220,23 @@ public final class MysqlStore implements Store {
         } catch (RuntimeException e) {
             throw new StoreException("store " + where + ": " + e.getMessage(), e);
         }
-        MysqlStore store = new MysqlStore(where, ds);
+        HikariDataSource live;
+        try {
+            cfg.setPoolName("obplay-store-liveness");
+            cfg.setMaximumPoolSize(2);
+            cfg.setInitializationFailTimeout(-1); // the main pool has just connected
+            live = new HikariDataSource(cfg);
+        } catch (RuntimeException e) {
+            ds.close();
+            throw new StoreException("store " + where + ": " + e.getMessage(), e);
+        }
+        MysqlStore store = new MysqlStore(where, ds, live);
         try {
             store.migrate();
             return store;
         } catch (RuntimeException e) {
             ds.close();
+            live.close();
             throw e;
         }
     }
@@ -531,7 +549,7 @@ public final class MysqlStore implements Store {
 
     @Override
     public boolean renewLease(long dagId, String owner) {
-        return tx(c -> update(c, "UPDATE dags SET lease_until = " + DB_NOW_MS + " + ? WHERE id = ? AND owner = ?",
+        return tx(liveness, c -> update(c, "UPDATE dags SET lease_until = " + DB_NOW_MS + " + ? WHERE id = ? AND owner = ?",
                 lease.toMillis(), dagId, owner) == 1);
     }
 
@@ -590,7 +608,7 @@ public final class MysqlStore implements Store {
 
     @Override
     public void heartbeat(String instance) {
-        tx(c -> update(c, "INSERT INTO instances (name, lease_until) VALUES (?, " + DB_NOW_MS + " + ?) "
+        tx(liveness, c -> update(c, "INSERT INTO instances (name, lease_until) VALUES (?, " + DB_NOW_MS + " + ?) "
                 + "ON DUPLICATE KEY UPDATE lease_until = " + DB_NOW_MS + " + ?", instance, lease.toMillis(), lease.toMillis()));
     }
 
@@ -823,6 +841,7 @@ public final class MysqlStore implements Store {
 
     @Override
     public void close() {
+        liveness.close();
         pool.close();
     }
 
@@ -842,6 +861,10 @@ public final class MysqlStore implements Store {
      * an error, never a second attempt, so nothing is written twice.
      */
     private <T> T tx(Work<T> work) {
+        return tx(pool, work);
+    }
+
+    private <T> T tx(HikariDataSource pool, Work<T> work) {
         if (pool.isClosed()) {
             throw new IllegalStateException("store " + where + " is closed");
         }
