@@ -494,31 +494,48 @@ public final class PlaybookLoader {
      * server and where its start_command was set.
      */
     private Map<String, String> startCommands(YamlMap step, Targets targets) {
-        Map<String, String> out = new LinkedHashMap<>();
         if (targets == null) {
-            return out;
+            return new LinkedHashMap<>();
         }
         Node at = step.value("start");
-        Map<String, ShellTemplate> compiled = new java.util.HashMap<>();
         Set<String> reported = new LinkedHashSet<>();
-        for (Server s : targets.servers()) {
+        return startCommands(targets.servers(), (s, setting, e) -> {
+            if (reported.add(setting.origin())) {
+                src.problem(at, "the start_command of " + s.name() + " (" + setting.origin() + "), at offset " + e.offset()
+                        + ": " + e.getMessage());
+            }
+        });
+    }
+
+    /** What a start_command that does not compile or render is reported to. */
+    @FunctionalInterface
+    public interface StartCommandProblem {
+        void report(Server server, io.obplay.inventory.Setting setting, ShellTemplate.TemplateException e);
+    }
+
+    /**
+     * The start commands of the servers whose inventory sets {@value #START_COMMAND}, rendered per server as
+     * {@code shell}'s templates are (by server name; servers without one are left out, and launch as obshell does).
+     * A template that cannot be used is reported and left out.
+     */
+    public static Map<String, String> startCommands(List<Server> servers, StartCommandProblem problems) {
+        Map<String, String> out = new LinkedHashMap<>();
+        Map<String, ShellTemplate> compiled = new java.util.HashMap<>();
+        for (Server s : servers) {
             io.obplay.inventory.Setting setting = s.settings().get(START_COMMAND);
             if (setting == null || setting.value() == null) {
                 continue;
             }
             String text = String.valueOf(setting.value());
-            ShellTemplate template = compiled.get(text);
             try {
+                ShellTemplate template = compiled.get(text);
                 if (template == null) {
                     template = ShellTemplate.compile(text);
                     compiled.put(text, template);
                 }
                 out.put(s.name(), template.render(s));
             } catch (ShellTemplate.TemplateException e) {
-                if (reported.add(setting.origin())) {
-                    src.problem(at, "the start_command of " + s.name() + " (" + setting.origin() + "), at offset " + e.offset()
-                            + ": " + e.getMessage());
-                }
+                problems.report(s, setting, e);
             }
         }
         return out;

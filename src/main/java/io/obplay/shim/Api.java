@@ -142,6 +142,31 @@ final class Api {
         return Response.ok(created(d));
     }
 
+    /**
+     * {@code POST /api/v1/ob/start}: the body checked as obshell checks it ({@link StartObRequest}), then the "Start
+     * OB" DAG; the maintenance lock and {@code forcePassDag} as for a stop.
+     */
+    Response startOb(Call c) throws ApiException {
+        StartObRequest r = StartObRequest.parse(c.body(), inv);
+        String source = "POST /api/v1/ob/start";
+        Playbook pb = ShimPlaybooks.startOb(source, c.body(), r, timing);
+        Dag d = dags.create(pb, r.forcePassDag(), shimData(source, c, Map.of()));
+        return Response.ok(created(d));
+    }
+
+    /**
+     * {@code POST /api/v1/obproxy/start} (no body): 400 {@code OBProxy.NotBeManaged} when no obproxy is managed (obshell
+     * makes the DAG and fails it in its first node; obplay refuses at once, as obshell's stop does).
+     */
+    Response startObproxy(Call c) throws ApiException {
+        if (managedObproxy == null) {
+            throw Errors.obproxyNotManaged();
+        }
+        String source = "POST /api/v1/obproxy/start";
+        Playbook pb = ShimPlaybooks.startObproxy(source, c.body(), describe(managedObproxy), managedObproxy.servers(), timing);
+        return Response.ok(created(dags.create(pb, List.of(), shimData(source, c, Map.of()))));
+    }
+
     /** {@code POST /api/v1/obproxy/stop}: 400 {@code OBProxy.NotBeManaged} when no obproxy is managed. */
     Response stopObproxy(Call c) throws ApiException {
         if (managedObproxy == null) {

@@ -51,6 +51,10 @@ import java.util.Set;
  *     ({@code <home>/{log,run,bin,lib}}, keeping the home, as obshell does; {@code etc} went in the stage
  *     before). Both deleting stages are obplay {@code cleanup} steps: they refuse, before deleting anything, while
  *     the process or one of its ports is alive, and every path is in the plan.</li>
+ *   <li><b>Start OB</b> ({@code POST /api/v1/ob/start}; obshell's {@code DAG_START_OB}) and <b>Start obproxy</b>
+ *     ({@code POST /api/v1/obproxy/start}; {@code DAG_START_OBPROXY}): <b>Check observer status</b> /
+ *     <b>Check obproxy status</b> (read-only, as above), then <b>Start observer</b> (obshell's task name in each
+ *     agent's sub-DAG) / <b>Start obproxy</b>: obplay's {@code start} step, done when the server is ready.</li>
  *   <li>The OCP stop ({@code POST /api/v2/obproxy/clusters/{id}/servers/stop}) is the <b>Stop obproxy</b> DAG
  *     on the chosen servers of that cluster; OCP's task of the seed has its own internal nodes (prepare, block
  *     new requests, inactive agent modules, update OCP's status tables), which are OCP bookkeeping.</li>
@@ -60,6 +64,8 @@ final class ShimPlaybooks {
     static final String DAG_STOP_OB = "Stop OB";
     static final String DAG_STOP_OBPROXY = "Stop obproxy";
     static final String DAG_DELETE_OBPROXY = "Delete obproxy";
+    static final String DAG_START_OB = "Start OB";
+    static final String DAG_START_OBPROXY = "Start obproxy";
 
     static final String CHECK_OBSERVER = "Check observer status";
     static final String STOP_OBSERVER = "Stop observer";
@@ -67,6 +73,8 @@ final class ShimPlaybooks {
     static final String STOP_OBPROXY = "Stop obproxy";
     static final String DELETE_OBPROXY = "Delete obproxy";
     static final String CLEAN_OBPROXY_DIR = "Clean obproxy dir";
+    static final String START_OBSERVER = "Start observer";
+    static final String START_OBPROXY = "Start obproxy";
 
     /** The read-only status check is quick; a host that does not answer within this fails the stage. */
     static final Duration CHECK_TIMEOUT = Duration.ofSeconds(60);
@@ -120,6 +128,40 @@ final class ShimPlaybooks {
                 cleanup(3, DELETE_OBPROXY, servers, List.of("etc"), source),
                 cleanup(4, CLEAN_OBPROXY_DIR, servers, List.of("log", "run", "bin", "lib"), source));
         return playbook(source, body, DAG_DELETE_OBPROXY, targets, steps);
+    }
+
+    /**
+     * Start OB: check, then obplay's {@code start} step on every server of the scope (launched from its home as
+     * obshell launches an installed observer, or by its inventory's {@code start_command}; done when ready). obshell
+     * skips a server that already runs; obplay's start refuses it (the sub-task fails naming the live pid) and
+     * starts the others.
+     *
+     * @throws ApiException 500 when a server's {@code start_command} in the inventory cannot be rendered
+     */
+    static Playbook startOb(String source, byte[] body, StartObRequest r, Timing t) throws ApiException {
+        ObScope scope = r.scope();
+        String description = scope.global() ? "scope GLOBAL" : "scope " + scope.type() + ": " + String.join(", ", scope.targets());
+        Targets targets = new Targets(description, scope.global(), scope.servers(), source);
+        List<Step> steps = List.of(check(1, CHECK_OBSERVER, scope.servers(), source), start(2, START_OBSERVER, scope.servers(), source, t));
+        return playbook(source, body, DAG_START_OB, targets, steps);
+    }
+
+    /** Start obproxy: check, then start each obproxy of the managed cluster from its home (obshell's {@code ./bin/obproxy}). */
+    static Playbook startObproxy(String source, byte[] body, String description, List<Server> servers, Timing t) throws ApiException {
+        Targets targets = new Targets(description, false, servers, source);
+        List<Step> steps = List.of(check(1, CHECK_OBPROXY, servers, source), start(2, START_OBPROXY, servers, source, t));
+        return playbook(source, body, DAG_START_OBPROXY, targets, steps);
+    }
+
+    private static Step start(int index, String name, List<Server> servers, String source, Timing t) throws ApiException {
+        List<String> problems = new ArrayList<>();
+        Map<String, String> commands = io.obplay.playbook.PlaybookLoader.startCommands(servers, (s, setting, e) ->
+                problems.add("the start_command of " + s.name() + " (" + setting.origin() + "), at offset " + e.offset() + ": " + e.getMessage()));
+        if (!problems.isEmpty()) {
+            throw Errors.unexpected("the inventory cannot start these servers: " + String.join("; ", problems));
+        }
+        Duration wait = Step.Start.DEFAULT_WAIT;
+        return new Step.Start(head(index, name, wait.plus(t.settle()).plusSeconds(30), source), wait, t.settle(), commands);
     }
 
     private static Playbook playbook(String source, byte[] body, String name, Targets targets, List<Step> steps) {

@@ -312,7 +312,9 @@ public final class ShimServer implements AutoCloseable {
         route("GET", "/api/v1/info", AuthKind.NONE, api::info);
         route("GET", "/api/v1/secret", AuthKind.NONE, api::secret);
         route("POST", "/api/v1/ob/stop", AuthKind.V2, api::stopOb);
+        route("POST", "/api/v1/ob/start", AuthKind.V2, api::startOb);
         route("POST", "/api/v1/obproxy/stop", AuthKind.V2_AGENT, api::stopObproxy);
+        route("POST", "/api/v1/obproxy/start", AuthKind.V2_AGENT, api::startObproxy);
         route("DELETE", "/api/v1/obproxy", AuthKind.V2_AGENT, api::deleteObproxy);
         route("GET", "/api/v1/task/dag/unfinish", AuthKind.V2, c -> api.unfinished(c, false));
         route("GET", "/api/v1/task/dag/agent/unfinish", AuthKind.V2, c -> api.unfinished(c, false));
