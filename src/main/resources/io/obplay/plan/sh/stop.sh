@@ -133,7 +133,13 @@ stop_found() {
   say "$NAME's addresses: ${OWN_SHOWN:-none} (and any wildcard address)"
   busy=$(ports_listen)
   report_foreign
-  others=${others# }
+  # a process that has exited since it was listed (a watchdog's short-lived child) is nobody's: only those still
+  # there and still under the home refuse the stop
+  still=''
+  for p in $others; do
+    if [ -d "/proc/$p" ] && ours "$p"; then still="$still $p"; fi
+  done
+  others=${still# }
   if [ -n "$others" ] || { [ -z "${SPIDS:-}" ] && [ -n "$busy" ]; }; then
     for p in $others; do say "running under $HOME_DIR: $(describe "$p")"; done
     [ -z "$busy" ] || holders
