@@ -120,13 +120,12 @@ final class DagService implements AutoCloseable {
     private final Map<Long, long[]> stageSeen = new ConcurrentHashMap<>();
 
     /**
-     * On a shared store: renews this instance's presence and, for every RUNNING DAG another instance owns whose
+     * On a shared store (the instance's presence is renewed apart, by {@link #heartbeat}): for every RUNNING DAG another instance owns whose
      * servers this inventory has, claims and runs sub-tasks of its running stage ({@link Executor#help}) with this
      * instance's own transport (its own SSH sessions), on a thread of its own per DAG.
      */
     private void helpRunningStages() {
         try {
-            store.heartbeat(control.me());
             java.util.Set<Long> unfinished = new java.util.HashSet<>();
             for (Dag d : store.unfinished()) {
                 long id = d.dagId();
