@@ -14,6 +14,7 @@ import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.NoSuchElementException;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.StaleElementReferenceException;
+import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
@@ -160,6 +161,10 @@ class DagPageBrowserTest {
     }
 
     static void await(String what, Supplier<Boolean> until, Duration timeout) {
+        await(driver, what, until, timeout);
+    }
+
+    static void await(WebDriver browser, String what, Supplier<Boolean> until, Duration timeout) {
         if (!TestHosts.await(() -> {
             try {
                 return until.get();
@@ -167,7 +172,7 @@ class DagPageBrowserTest {
                 return false; // replaced by a live update meanwhile
             }
         }, timeout)) {
-            fail(what + " did not happen within " + timeout + "; the page:\n" + driver.getPageSource());
+            fail(what + " did not happen within " + timeout + "; the page:\n" + browser.getPageSource());
         }
     }
 
@@ -397,19 +402,25 @@ class DagPageBrowserTest {
             Thread.sleep(2500);
             assertEquals("", nojs.findElement(By.id("live-status")).getText(), "page.js did not run (it says 'live' after its first update)");
             nojs.findElement(By.cssSelector("a.dag[href='/ui/dags/" + dagId + "']")).click();
+            await(nojs, "the DAG page", () -> nojs.getCurrentUrl().endsWith("/ui/dags/" + dagId), Duration.ofSeconds(10));
             assertEquals("READY", nojs.findElement(By.id("dag-state-word")).getText());
             List<WebElement> cells = nojs.findElements(By.cssSelector("table.grid td.cell a.sub"));
             assertEquals(6, cells.size(), nojs.getPageSource());
             // a cell is a plain link to its sub-task's page
             String href = cells.get(3).getAttribute("href");
             cells.get(3).click();
-            assertEquals(href, nojs.getCurrentUrl());
+            await(nojs, "the sub-task's page", () -> nojs.getCurrentUrl().equals(href), Duration.ofSeconds(10));
             assertTrue(nojs.findElement(By.id("logs-title")).getText().contains("stage 2/2 Stop observer"), nojs.getPageSource());
             nojs.navigate().back();
+            await(nojs, "back on the DAG page", () -> nojs.getCurrentUrl().endsWith("/ui/dags/" + dagId), Duration.ofSeconds(10));
             // CANCEL through the confirmation page's form
             nojs.findElement(By.id("op-CANCEL")).click();
+            // a click returns once the browser has taken it, not once the next page is there: wait for that page
+            await(nojs, "the CANCEL confirmation", () -> nojs.getTitle().startsWith("CANCEL DAG " + id), Duration.ofSeconds(10));
             assertTrue(nojs.findElement(By.tagName("main")).getText().contains("CANCEL records the DAG FAILED with operator CANCEL at once"));
             nojs.findElement(By.id("confirm")).click();
+            await(nojs, "the DAG page after the POST", () -> nojs.getCurrentUrl().contains("done=CANCEL")
+                    && !nojs.findElements(By.cssSelector("p.notice")).isEmpty(), Duration.ofSeconds(10));
             assertTrue(nojs.findElement(By.cssSelector("p.notice")).getText().contains("CANCEL was applied to DAG " + id));
             assertEquals("FAILED", nojs.findElement(By.id("dag-state-word")).getText());
             assertTrue(nojs.findElement(By.id("dag-state")).getText().equals("FAILED (CANCEL)"));
