@@ -10,9 +10,15 @@ import java.util.Map;
  *
  * @param timeoutSeconds the step's timeout
  * @param where          file:line:column of the step
+ * @param gate           a gate node's checks, else null (and absent from the map)
  */
 public record NodeData(int stepIndex, String step, List<String> tags, String batch, Long timeoutSeconds, Integer forks,
-                       Integer maxFailPercentage, String where) {
+                       Integer maxFailPercentage, String where, GatePlan gate) {
+
+    public NodeData(int stepIndex, String step, List<String> tags, String batch, Long timeoutSeconds, Integer forks,
+                    Integer maxFailPercentage, String where) {
+        this(stepIndex, step, tags, batch, timeoutSeconds, forks, maxFailPercentage, where, null);
+    }
 
     public NodeData {
         tags = tags == null ? List.of() : List.copyOf(tags);
@@ -28,6 +34,9 @@ public record NodeData(int stepIndex, String step, List<String> tags, String bat
         m.put("forks", forks);
         m.put("max_fail_percentage", maxFailPercentage);
         m.put("where", where);
+        if (gate != null) {
+            m.put("gate", gate.toMap());
+        }
         return m;
     }
 
@@ -39,6 +48,6 @@ public record NodeData(int stepIndex, String step, List<String> tags, String bat
         return new NodeData(m.get("step_index") instanceof Number n ? n.intValue() : 0, DagData.string(m, "step"),
                 DagData.strings(m, "tags"), DagData.string(m, "batch"),
                 m.get("timeout") instanceof Number n ? n.longValue() : null, DagData.integer(m, "forks"),
-                DagData.integer(m, "max_fail_percentage"), DagData.string(m, "where"));
+                DagData.integer(m, "max_fail_percentage"), DagData.string(m, "where"), GatePlan.of(m.get("gate")));
     }
 }

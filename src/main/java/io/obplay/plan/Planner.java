@@ -103,11 +103,12 @@ public final class Planner {
         List<LazyPlan.Stage> stages = new ArrayList<>();
         long taskId = 1;
         for (Play play : plays) {
+            boolean starts = play.steps().stream().anyMatch(s -> s.kind().starts());
             for (Batch batch : batches(pb, play.servers())) {
+                if (batch.servers().isEmpty()) {
+                    continue;  // a node without sub-tasks is left out
+                }
                 for (Step step : play.steps()) {
-                    if (batch.servers().isEmpty()) {
-                        continue;  // a node without sub-tasks is left out
-                    }
                     long nodeId = stages.size() + 1;
                     Map<String, Object> nodeData = new NodeData(step.index(), step.kind().yamlName(),
                             step.tags().stream().sorted().toList(), batch.label(), step.timeout().toSeconds(), pb.forks(),
@@ -116,6 +117,23 @@ public final class Planner {
                     stages.add(new LazyPlan.Stage(new GenericId(kind, ipv4, opts.agentPort(), nodeId).toString(), nodeId, name,
                             java.util.Collections.unmodifiableMap(nodeData), step, batch.servers(), taskId));
                     taskId += batch.servers().size();
+                }
+                if (pb.gate() != null && pb.strategy() == Strategy.ROLLING && starts) {
+                    GatePlan gate = GatePlan.of(inv, pb.gate(), batch.label(), batch.servers());
+                    if (gate.waits()) {
+                        Step last = play.steps().get(play.steps().size() - 1);
+                        Step.Gate step = new Step.Gate(new Step.Head(last.index(), "Gate", java.util.Set.of(),
+                                pb.gate().timeout().plusSeconds(30), null, pb.gate().where()), pb.gate(), batch.label());
+                        long nodeId = stages.size() + 1;
+                        Map<String, Object> nodeData = new NodeData(step.index(), step.kind().yamlName(), List.of(),
+                                batch.label(), step.timeout().toSeconds(), pb.forks(), pb.maxFailPercentage(), step.where(),
+                                gate).toMap();
+                        String name = batch.label().isEmpty() ? "Gate" : "Gate [" + batch.label() + "]";
+                        stages.add(new LazyPlan.Stage(new GenericId(kind, ipv4, opts.agentPort(), nodeId).toString(), nodeId,
+                                name, java.util.Collections.unmodifiableMap(nodeData), step, List.of(batch.servers().get(0)),
+                                taskId));
+                        taskId += 1;
+                    }
                 }
             }
         }
@@ -204,7 +222,7 @@ public final class Planner {
         if (pb.allowMajorityLoss()) {
             return;
         }
-        String lost = majorityLost(inv, plays, false);
+        String lost = majorityLost(inv, pb, plays, false);
         if (lost == null) {
             return;
         }
@@ -230,7 +248,7 @@ public final class Planner {
             causes.add(String.join("; ", each));
         }
         if (limited) {
-            String without = majorityLost(inv, plays, true);
+            String without = majorityLost(inv, pb, plays, true);
             causes.add(without == null ? limit + " causes it: without it the plan stops the whole cluster or leaves a majority"
                     + " of zones running" : "without " + limit + " too");
         }
@@ -252,11 +270,13 @@ public final class Planner {
     }
 
     /**
-     * " stop servers in K of N zones (...) while ... running" when the plays (their targets, if {@code unlimited},
-     * else what --limit left of them) stop observers in zones without leaving a strict majority of zones running
-     * and without stopping every observer; else null.
+     * " stop servers in K of N zones (...) while ... running" when, at some moment of the plan, the observers that are
+     * down (stopped by an earlier batch and not started again, or being stopped or restarted by this batch) leave no
+     * strict majority of zones running, and the plan does not stop every observer; else null. The plays are taken
+     * batch after batch as they run (a rolling play zone by zone), their targets if {@code unlimited}, else what
+     * --limit left of them: a rolling restart has one zone down at a time, a parallel one all its zones at once.
      */
-    private static String majorityLost(Inventory inv, List<Play> plays, boolean unlimited) {
+    private static String majorityLost(Inventory inv, Playbook pb, List<Play> plays, boolean unlimited) {
         Set<Server> stopped = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (Play p : plays) {
             if (p.steps().stream().anyMatch(s -> s.kind().stops())) {
@@ -270,14 +290,41 @@ public final class Planner {
         if (stopped.isEmpty() || stopped.containsAll(inv.observers())) {
             return null;  // nothing stopped, or the whole cluster: no majority is left running to lose
         }
-        List<String> zones = zones(inv, stopped);
         int total = inv.zones().size();
-        List<String> running = inv.zoneNames().stream().filter(z -> !zones.contains(z)).toList();
-        if (running.size() * 2 > total) {
-            return null;
+        Set<Server> down = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (Play p : plays) {
+            boolean stops = p.steps().stream().anyMatch(s -> s.kind().stops());
+            for (Batch batch : batches(pb, unlimited ? p.targets().servers() : p.servers())) {
+                Set<Server> during = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+                during.addAll(down);
+                for (Server s : batch.servers()) {
+                    if (stops && s.role() == Role.OBSERVER) {
+                        during.add(s);
+                    }
+                }
+                List<String> zones = zones(inv, during);
+                List<String> running = inv.zoneNames().stream().filter(z -> !zones.contains(z)).toList();
+                if (!zones.isEmpty() && running.size() * 2 <= total) {
+                    return " stop servers in " + zones.size() + " of " + total + " zones (" + String.join(", ", zones)
+                            + ") while " + (running.isEmpty() ? "no zone keeps" : String.join(", ", running)
+                            + (running.size() == 1 ? " keeps" : " keep")) + " running"
+                            + (pb.strategy() == Strategy.PARALLEL ? "" : " at once");
+                }
+                for (Step step : p.steps()) {
+                    for (Server s : batch.servers()) {
+                        if (s.role() != Role.OBSERVER) {
+                            continue;
+                        }
+                        if (step.kind().starts()) {
+                            down.remove(s);
+                        } else if (step.kind().stops()) {
+                            down.add(s);
+                        }
+                    }
+                }
+            }
         }
-        return " stop servers in " + zones.size() + " of " + total + " zones (" + String.join(", ", zones) + ") while "
-                + (running.isEmpty() ? "no zone keeps" : String.join(", ", running) + (running.size() == 1 ? " keeps" : " keep")) + " running";
+        return null;
     }
 
     /** The zones of the observers among {@code servers}, in inventory order. */

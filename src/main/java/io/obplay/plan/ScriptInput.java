@@ -27,7 +27,8 @@ public record ScriptInput(Role role, String home, Map<String, Integer> ports, Ma
     /** The input of {@code step}'s script on {@code s}. */
     public static ScriptInput of(Server s, Step step) {
         List<String> paths = step instanceof Step.Cleanup c ? c.paths().getOrDefault(s.name(), List.of()) : null;
-        String command = step instanceof Step.Start st ? st.command().get(s.name()) : step.commandOn(s.name());
+        String command = step instanceof Step.Start st ? st.command().get(s.name())
+                : step instanceof Step.Restart r ? r.command().get(s.name()) : step.commandOn(s.name());
         return of(s, paths, command);
     }
 

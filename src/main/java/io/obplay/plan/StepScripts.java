@@ -63,6 +63,8 @@ public final class StepScripts {
     public static final String CLEANUP_LIBRARY = "cleanup";
     /** The functions of every start script. */
     public static final String START_LIBRARY = "start";
+    /** The functions of every restart script: stop's (obproxyd's too) and start's. */
+    public static final String RESTART_LIBRARY = "restart";
     /** The read-only status report a shell step can call ({@link #statusCommand}). */
     public static final String STATUS_LIBRARY = "status";
     /** The line in a script where its library's functions go. */
@@ -82,6 +84,9 @@ public final class StepScripts {
             case START_LIBRARY -> "# obplay library \"start\": the functions of every start script.\n"
                     + "# Exit status: 0 started and ready, 1 failed, 3 refused (nothing started), 4 not ready in time.\n"
                     + CORE + STOP + START;
+            case RESTART_LIBRARY -> "# obplay library \"restart\": the functions of every restart script.\n"
+                    + "# Exit status: 0 stopped, started and ready, 1 failed, 3 refused (nothing stopped or started), 4 timed out.\n"
+                    + CORE + STOP + DAEMON + START;
             case STATUS_LIBRARY -> "# obplay library \"status\": the read-only status report of a server.\n" + CORE + STATUS;
             default -> throw new IllegalArgumentException("no script library '" + name + "'");
         };
@@ -156,6 +161,16 @@ public final class StepScripts {
             @Override
             public ScriptTemplate start(Step.Start x) {
                 return StepScripts.start(in, who, x.readyWait(), x.settle());
+            }
+
+            @Override
+            public ScriptTemplate restart(Step.Restart x) {
+                return StepScripts.restart(in, who, x.grace(), x.killWait(), x.settle(), x.readyWait());
+            }
+
+            @Override
+            public ScriptTemplate gate(Step.Gate x) {
+                return StepScripts.gate(x);
             }
         });
     }
@@ -304,6 +319,31 @@ public final class StepScripts {
         return ScriptTemplate.fixed(b.toString(), List.of(), List.of(), null, command);
     }
 
+    /**
+     * A gate runs on the controller (obplay checks it, see {@link GatePlan}); its "script" only says so, and fails
+     * if it is ever run on a host, so that a gate can never pass by mistake.
+     */
+    private static ScriptTemplate gate(Step.Gate g) {
+        io.obplay.playbook.ZoneGate z = g.gate();
+        List<String> levels = new ArrayList<>();
+        levels.add("1 (each server ready, checked by its start)");
+        if (z.obshell()) {
+            levels.add("2 (obshell status)");
+        }
+        if (z.sql()) {
+            levels.add("3 (SQL)");
+        }
+        if (!z.command().isEmpty()) {
+            levels.add("4 (command)");
+        }
+        String what = "after " + commentSafe(g.zone()) + ", before the next zone: level " + String.join(", ", levels)
+                + "; pause " + words(z.pause()) + ", timeout " + words(z.timeout());
+        String text = "#!/bin/sh\n# obplay gate " + what + ".\n# It is checked by obplay on the controller, never run on"
+                + " a host: see the node's gate.\nprintf 'obplay: FAILED: %s\\n' 'a gate is checked on the controller, not"
+                + " run on a host'\nexit 1\n";
+        return new ScriptTemplate(text, -1, -1, List.of(), List.of(), null, null, "the gate " + what);
+    }
+
     /** {@link #start(ScriptInput, String, Duration, Duration)} of {@code s}, started as obshell starts it. */
     public static Script start(Server s, Duration wait, Duration settle) {
         return start(s, null, wait, settle);
@@ -325,6 +365,24 @@ public final class StepScripts {
      * the sub-task ({@value #FAILED}, {@value #TIMEOUT}) with the last lines of its own log.
      */
     private static ScriptTemplate start(ScriptInput s, String who, Duration wait, Duration settle) {
+        StartParts p = startParts(s, who, wait, settle);
+        int[] holes = new int[2];
+        StringBuilder b = header(s, who, holes, "start", p.purpose());
+        b.append(p.vars());
+        b.append(marker(START_LIBRARY));
+        b.append("cd / || exit 1\ncheck_home\n");
+        b.append(p.say()).append("start_dirs\n").append(p.calls());
+        return new ScriptTemplate(b.toString(), holes[0], holes[1], List.of(), List.of(), START_LIBRARY, p.shown(), p.ready());
+    }
+
+    /**
+     * What a start script is made of: its purpose, its variable lines, the line that says what it starts, the
+     * calls after {@code start_dirs}, the launch command as shown and what "ready" is checked against.
+     */
+    private record StartParts(List<String> purpose, String vars, String say, String calls, String shown, String ready) {
+    }
+
+    private static StartParts startParts(ScriptInput s, String who, Duration wait, Duration settle) {
         checkDuration(wait, "wait");
         checkDuration(settle, "settle");
         boolean observer = s.role() == Role.OBSERVER;
@@ -341,12 +399,12 @@ public final class StepScripts {
                 : "cd " + quote(home) + " && exec ./bin/obproxy";
         String config = observer ? "etc/observer.config.bin" : "";
         String log = observer ? "log/observer.log" : "log/obproxy.log";
-        int[] holes = new int[2];
-        StringBuilder b = header(s, who, holes, "start", List.of(
+        List<String> purpose = List.of(
                 "refuse if a declared directory is missing" + (observer ? ", etc/observer.config.bin is absent (never" : ""),
                 (observer ? "started: a deployment), " : "") + "the " + what + " already runs or a port of it is held; else launch it",
                 "detached from its home and wait until a pid file names a live process of it and every port",
-                "LISTENs, for the settle period."));
+                "LISTENs, for the settle period.");
+        StringBuilder b = new StringBuilder(512);
         vars(b, "PID_FILE", serverFiles);
         int n = 0;
         for (Map.Entry<String, String> e : s.dirs().entrySet()) {
@@ -361,20 +419,54 @@ public final class StepScripts {
         b.append("START_CMD=").append(quote(launch)).append('\n');
         b.append("READY_WAIT=").append(centis(wait)).append("  # 1/100 s: ").append(words(wait)).append('\n');
         b.append("SETTLE=").append(centis(settle)).append("  # 1/100 s: ").append(words(settle)).append('\n');
-        b.append(marker(START_LIBRARY));
-        b.append("cd / || exit 1\ncheck_home\n");
-        b.append("say \"starting " + what + " $NAME (home $HOME_DIR, ports $PORTS)\"\n");
-        b.append("start_dirs\n");
-        b.append("start_not_running ").append(refs("PID_FILE", serverFiles.size())).append('\n');
-        b.append("launch\n");
-        b.append("wait_ready ").append(refs("PID_FILE", serverFiles.size())).append('\n');
-        b.append("say \"$DONE\"\n");
+        String say = "say \"starting " + what + " $NAME (home $HOME_DIR, ports $PORTS)\"\n";
+        String calls = "start_not_running " + refs("PID_FILE", serverFiles.size()) + "\n"
+                + "launch\n"
+                + "wait_ready " + refs("PID_FILE", serverFiles.size()) + "\n"
+                + "say \"$DONE\"\n";
         String ready = "a pid file (" + String.join(" or ", serverFiles) + ") names a live process proved to be this " + what
                 + " (cwd/exe under " + home + "), and port(s) " + portWords(s.ports(), who) + " LISTEN on its addresses (or a"
                 + " wildcard address), for the " + words(settle) + " settle period; within " + words(wait) + ", else the"
                 + " sub-task fails with the last lines of " + home + "/" + log;
         String shown = launch + "  (detached: setsid, stdin /dev/null" + (s.command() != null ? "; the inventory's start_command" : "") + ")";
-        return new ScriptTemplate(b.toString(), holes[0], holes[1], List.of(), List.of(), START_LIBRARY, shown, ready);
+        return new StartParts(purpose, b.toString(), say, calls, shown, ready);
+    }
+
+    /**
+     * Restart the server: the start's checks that do not depend on it running first (its directories, an observer's
+     * {@code etc/observer.config.bin}, the binary), so that a server that could not be started again is never
+     * stopped; then the stop exactly as a stop step does it, then the start exactly as a start step does it. One
+     * settle period serves both: after the stop, nothing of it for that long; after the start, ready for that long.
+     */
+    private static ScriptTemplate restart(ScriptInput s, String who, Duration grace, Duration killWait, Duration settle,
+                                          Duration wait) {
+        checkDuration(grace, "grace");
+        checkDuration(killWait, "killWait");
+        ProcessParts stop = processParts(s, who, "TERM", grace, killWait, settle);
+        StartParts start = startParts(s, who, wait, settle);
+        List<String> purpose = new ArrayList<>();
+        purpose.add("check what the start needs before anything is signalled (refuse, nothing stopped, if a declared");
+        purpose.add("directory is missing" + (s.role() == Role.OBSERVER ? " or etc/observer.config.bin is absent" : "")
+                + "); then stop as the stop step does:");
+        purpose.addAll(stop.purpose());
+        purpose.add("then start as the start step does: launch it detached from its home and wait until a pid file");
+        purpose.add("names a live process of it and every port LISTENs, for the settle period.");
+        int[] holes = new int[2];
+        StringBuilder b = header(s, who, holes, "restart", purpose);
+        b.append(stop.vars());
+        // the settle line is the same in both: written once
+        String startVars = start.vars();
+        String settleLine = "SETTLE=" + centis(settle) + "  # 1/100 s: " + words(settle) + "\n";
+        b.append(startVars.replace(settleLine, ""));
+        b.append(marker(RESTART_LIBRARY));
+        b.append("cd / || exit 1\ncheck_home\n");
+        b.append("say \"restarting " + s.role().processName() + " $NAME (home $HOME_DIR, ports $PORTS): stop, then start\"\n");
+        b.append("start_dirs\n");
+        b.append(stop.calls());
+        b.append(start.say()).append(start.calls());
+        List<String> signals = new ArrayList<>(stop.signals());
+        return new ScriptTemplate(b.toString(), holes[0], holes[1], signals, List.of(), RESTART_LIBRARY, start.shown(),
+                start.ready());
     }
 
     private static String noNulText(String value, String what) {
@@ -404,6 +496,22 @@ public final class StepScripts {
 
     private static ScriptTemplate processScript(ScriptInput s, String who, String step, String firstSignal, Duration grace,
                                                 Duration killWait, Duration settle) {
+        ProcessParts p = processParts(s, who, firstSignal, grace, killWait, settle);
+        int[] holes = new int[2];
+        StringBuilder b = header(s, who, holes, step, p.purpose());
+        b.append(p.vars());
+        b.append(marker(p.library()));
+        b.append("cd / || exit 1\ncheck_home\n");
+        b.append(p.calls());
+        return new ScriptTemplate(b.toString(), holes[0], holes[1], p.signals(), List.of(), p.library());
+    }
+
+    /** What a stop or kill script is made of: its purpose, signals, variable lines, calls and library. */
+    private record ProcessParts(List<String> purpose, List<String> signals, String vars, String calls, String library) {
+    }
+
+    private static ProcessParts processParts(ScriptInput s, String who, String firstSignal, Duration grace,
+                                             Duration killWait, Duration settle) {
         String what = s.role().processName();
         List<String> serverFiles = pidFiles(s, "server");
         if (serverFiles.isEmpty()) {
@@ -440,8 +548,7 @@ public final class StepScripts {
         purpose.add("done when it is gone and, for the settle period, nothing runs under its home and none of its");
         purpose.add("ports LISTENs on its addresses.");
 
-        int[] holes = new int[2];
-        StringBuilder b = header(s, who, holes, step, purpose);
+        StringBuilder b = new StringBuilder(512);
         List<String> all = new ArrayList<>(vars(b, "PID_FILE", serverFiles));
         if (daemon) {
             all.addAll(vars(b, "DAEMON_PID_FILE", daemonFiles));
@@ -451,8 +558,8 @@ public final class StepScripts {
         }
         b.append("KILL_WAIT=").append(centis(killWait)).append("  # 1/100 s: ").append(words(killWait)).append('\n');
         b.append("SETTLE=").append(centis(settle)).append("  # 1/100 s: ").append(words(settle)).append('\n');
-        b.append(marker(daemon ? STOP_OBPROXY_LIBRARY : STOP_LIBRARY));
-        b.append("cd / || exit 1\ncheck_home\n");
+        String vars = b.toString();
+        b.setLength(0);
         if (term) {
             b.append("say \"stopping " + what + " $NAME (home $HOME_DIR, ports $PORTS): TERM, KILL after $(secs \"$GRACE\")\"\n");
         } else {
@@ -468,7 +575,7 @@ public final class StepScripts {
             b.append(' ').append(refs("DAEMON_PID_FILE", daemonFiles.size()));
         }
         b.append("\nsay \"$DONE\"\n");
-        return new ScriptTemplate(b.toString(), holes[0], holes[1], signals, List.of(), daemon ? STOP_OBPROXY_LIBRARY : STOP_LIBRARY);
+        return new ProcessParts(purpose, signals, vars, b.toString(), daemon ? STOP_OBPROXY_LIBRARY : STOP_LIBRARY);
     }
 
     /** The pid files of a role: the one under the role's key, then those under {@code role + "_"...}, in order. */

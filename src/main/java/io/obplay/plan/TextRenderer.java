@@ -97,8 +97,14 @@ public final class TextRenderer {
                 if (data.command() != null) {
                     b.append("      command  ").append(p.lines(data.command()).replace("\n", "\n               ")).append('\n');
                 }
-                if (data.ready() != null) {
+                if (data.ready() != null && nd.gate() == null) {
                     b.append("      ready    ").append(p.line(data.ready())).append('\n');
+                }
+                if (nd.gate() != null) {
+                    b.append("      on the controller, after ").append(p.line(nd.gate().zone())).append(" and before the next zone:\n");
+                    for (String line : nd.gate().lines()) {
+                        b.append("      check    ").append(p.line(line)).append('\n');
+                    }
                 }
                 if (scripts) {
                     b.append("      script:\n");

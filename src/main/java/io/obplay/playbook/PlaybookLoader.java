@@ -27,11 +27,12 @@ import java.util.stream.Collectors;
 /** Reads a playbook and resolves it against an inventory, reporting every mistake at once. */
 public final class PlaybookLoader {
     static final List<String> TOP_KEYS = List.of("name", "targets", "strategy", "serial", "forks",
-            "max_fail_percentage", "allow_majority_loss", "steps");
+            "max_fail_percentage", "allow_majority_loss", "gate", "steps");
+    static final List<String> GATE_KEYS = List.of("timeout", "pause", "interval", "obshell", "sql", "command");
     static final List<String> TARGET_KEYS = List.of("all", "zones", "servers", "obproxy");
     static final List<String> OBPROXY_TARGET_KEYS = List.of("cluster", "servers");
     static final List<String> STEP_COMMON_KEYS = List.of("name", "tags", "timeout", "on");
-    static final List<String> ACTIONS = List.of("stop", "kill", "cleanup", "shell", "start");
+    static final List<String> ACTIONS = List.of("stop", "kill", "cleanup", "shell", "start", "restart");
 
     public static final Duration DEFAULT_GRACE = Duration.ofSeconds(60);
     public static final Duration DEFAULT_KILL_WAIT = Duration.ofSeconds(30);
@@ -123,9 +124,47 @@ public final class PlaybookLoader {
                 }
             }
         }
+        ZoneGate gate = top.has("gate") ? gate(top, strategy, steps) : null;
         return new Playbook(src.file(), src.sha256(), name, targets, strategy, serial,
                 forks == null ? DEFAULT_FORKS : forks, maxFail == null ? 0 : maxFail,
-                majority != null && majority, steps);
+                majority != null && majority, steps, gate);
+    }
+
+    /**
+     * {@code gate:} goes with {@code strategy: rolling} and a step that starts servers (start or restart): it is the
+     * wait between zones, and nothing else would wait for it.
+     */
+    private ZoneGate gate(YamlMap top, Strategy strategy, List<Step> steps) {
+        YamlMap g = top.map("gate");
+        if (g == null) {
+            return null;
+        }
+        g.allow(GATE_KEYS);
+        if (strategy != Strategy.ROLLING) {
+            src.problem(top.keyNode("gate"), "'gate' is the wait between zones of 'strategy: rolling'; this playbook's strategy is "
+                    + strategy.name().toLowerCase() + ". Expected 'strategy: rolling' with it, or no gate");
+        }
+        if (!steps.isEmpty() && steps.stream().noneMatch(s -> s.kind().starts())) {
+            src.problem(top.keyNode("gate"), "'gate' waits for the servers a rolling play starts again, and no step starts one;"
+                    + " expected a 'start' or 'restart' step with it");
+        }
+        Duration timeout = orDefault(g.duration("timeout", Duration.ofSeconds(1), MAX_WAIT), ZoneGate.DEFAULT_TIMEOUT);
+        Duration pause = orDefault(g.duration("pause", Duration.ZERO, MAX_WAIT), Duration.ZERO);
+        Duration interval = orDefault(g.duration("interval", Duration.ofMillis(100), Duration.ofMinutes(10)), ZoneGate.DEFAULT_INTERVAL);
+        if (pause.compareTo(timeout) >= 0) {
+            src.problem(g.value("pause"), "'pause' is " + human(pause) + ", not shorter than the gate's timeout (" + human(timeout)
+                    + "): no time would be left to check; expected a pause shorter than the timeout");
+        }
+        Boolean obshell = g.bool("obshell");
+        Boolean sql = g.bool("sql");
+        List<String> command = null;
+        if (g.has("command")) {
+            command = g.strings("command");
+            if (command != null && (command.isEmpty() || command.get(0).isBlank())) {
+                src.problem(g.value("command"), "the gate's 'command' is empty; expected an argv list, e.g. [\"sh\", \"-c\", \"./check.sh\"]");
+            }
+        }
+        return new ZoneGate(pause, interval, timeout, obshell != null && obshell, sql != null && sql, command, src.where(top.keyNode("gate")));
     }
 
     private Targets targets(YamlMap t, Node at, String key) {
@@ -324,8 +363,26 @@ public final class PlaybookLoader {
                             + human(needed) + "): the start would be ended before it can see the server ready; expected a"
                             + " timeout longer than " + human(needed) + ", e.g. " + human(needed.plusSeconds(30)) + " (the default)");
                 }
-                command = startCommands(m, effective);
+                command = startCommands(m, effective, action);
             }
+            case RESTART -> {
+                YamlMap p = params(m, action, List.of("grace", "kill_wait", "settle", "wait"));
+                grace = orDefault(p == null ? null : p.duration("grace", Duration.ofMillis(1), MAX_GRACE), DEFAULT_GRACE);
+                killWait = orDefault(p == null ? null : p.duration("kill_wait", Duration.ofMillis(1), MAX_KILL_WAIT), DEFAULT_KILL_WAIT);
+                settle = orDefault(p == null ? null : p.duration("settle", Duration.ZERO, MAX_SETTLE), Step.DEFAULT_SETTLE);
+                wait = orDefault(p == null ? null : p.duration("wait", Duration.ofMillis(1), MAX_WAIT), Step.Start.DEFAULT_WAIT);
+                Duration needed = grace.plus(killWait).plus(settle).plus(wait).plus(settle);
+                if (timeout == null) {
+                    timeout = needed.plusSeconds(30);
+                } else if (timeout.compareTo(needed) <= 0) {
+                    src.problem(m.value("timeout"), "'timeout' is " + human(timeout) + ", not longer than grace + kill_wait + settle"
+                            + " + wait + settle (" + human(needed) + "): the restart would be ended before its start can see the"
+                            + " server ready; expected a timeout longer than " + human(needed) + ", e.g. "
+                            + human(needed.plusSeconds(30)) + " (the default)");
+                }
+                command = startCommands(m, effective, action);
+            }
+            case GATE -> throw new IllegalStateException("a gate is not a step action");
         }
         if (timeout == null) {
             timeout = DEFAULT_TIMEOUT;
@@ -340,6 +397,8 @@ public final class PlaybookLoader {
             case CLEANUP -> new Step.Cleanup(head, paths);
             case SHELL -> new Step.Shell(head, command);
             case START -> new Step.Start(head, wait, settle, command);
+            case RESTART -> new Step.Restart(head, grace, killWait, settle, wait, command);
+            case GATE -> throw new IllegalStateException("a gate is not a step action");
         };
     }
 
@@ -406,6 +465,8 @@ public final class PlaybookLoader {
             case CLEANUP -> "Clean " + what + " dirs";
             case SHELL -> "Run command on " + what;
             case START -> "Start " + what;
+            case RESTART -> "Restart " + what;
+            case GATE -> "Gate";
         };
     }
 
@@ -493,11 +554,11 @@ public final class PlaybookLoader {
      * (values single-quoted); a template that does not compile or render is a problem at the step, naming the
      * server and where its start_command was set.
      */
-    private Map<String, String> startCommands(YamlMap step, Targets targets) {
+    private Map<String, String> startCommands(YamlMap step, Targets targets, String action) {
         if (targets == null) {
             return new LinkedHashMap<>();
         }
-        Node at = step.value("start");
+        Node at = step.value(action);
         Set<String> reported = new LinkedHashSet<>();
         return startCommands(targets.servers(), (s, setting, e) -> {
             if (reported.add(setting.origin())) {

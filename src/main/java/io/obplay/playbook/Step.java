@@ -10,7 +10,7 @@ import java.util.Set;
  * through {@link #accept} with a {@link Visitor}, so that a new kind does not compile until every such place handles
  * it (Java 17 has no pattern switch outside preview).
  */
-public sealed interface Step permits Step.Stop, Step.Kill, Step.Cleanup, Step.Shell, Step.Start {
+public sealed interface Step permits Step.Stop, Step.Kill, Step.Cleanup, Step.Shell, Step.Start, Step.Restart, Step.Gate {
 
     /** The settle period of stop and kill steps that do not set one. */
     Duration DEFAULT_SETTLE = Duration.ofSeconds(3);
@@ -45,6 +45,10 @@ public sealed interface Step permits Step.Stop, Step.Kill, Step.Cleanup, Step.Sh
         R shell(Shell s);
 
         R start(Start s);
+
+        R restart(Restart r);
+
+        R gate(Gate g);
     }
 
     default int index() {
@@ -181,6 +185,61 @@ public sealed interface Step permits Step.Stop, Step.Kill, Step.Cleanup, Step.Sh
         @Override
         public <R> R accept(Visitor<R> v) {
             return v.shell(this);
+        }
+    }
+
+    /**
+     * Stop then start each server, in one script (obshell has no restart either: it is a stop and a start). The
+     * start's refusals that do not depend on the server running (a missing directory, no
+     * {@code etc/observer.config.bin}) are checked before anything is signalled.
+     *
+     * @param settle  the stop's quiet period and the start's ready period
+     * @param command per server name: the inventory's {@code start_command}, rendered, as {@link Start#command}
+     */
+    record Restart(Head head, Duration grace, Duration killWait, Duration settle, Duration readyWait,
+                   Map<String, String> command) implements Step {
+        public Restart {
+            settle = settle == null ? DEFAULT_SETTLE : settle;
+            readyWait = readyWait == null ? Start.DEFAULT_WAIT : readyWait;
+            command = command == null ? Map.of() : Map.copyOf(command);
+        }
+
+        /** The stop half, with this step's head. */
+        public Stop stopHalf() {
+            return new Stop(head, grace, killWait, settle);
+        }
+
+        /** The start half, with this step's head. */
+        public Start startHalf() {
+            return new Start(head, readyWait, settle, command);
+        }
+
+        @Override
+        public StepKind kind() {
+            return StepKind.RESTART;
+        }
+
+        @Override
+        public <R> R accept(Visitor<R> v) {
+            return v.restart(this);
+        }
+    }
+
+    /**
+     * The gate after one zone of a rolling play ({@link ZoneGate}): the planner makes it, after the last step of
+     * the zone, when the play starts servers again; it runs once, on the controller.
+     *
+     * @param zone the zone (or {@code obproxy <cluster>}) it waits for
+     */
+    record Gate(Head head, ZoneGate gate, String zone) implements Step {
+        @Override
+        public StepKind kind() {
+            return StepKind.GATE;
+        }
+
+        @Override
+        public <R> R accept(Visitor<R> v) {
+            return v.gate(this);
         }
     }
 }

@@ -11,7 +11,14 @@ public enum StepKind {
     /** A templated command. */
     SHELL,
     /** Start the server from its home; done once it is ready. */
-    START;
+    START,
+    /** Stop then start, in one script per server: the start's checks first, then the stop, then the start. */
+    RESTART,
+    /**
+     * The wait between two zones of a rolling play, on the controller: the playbook's {@code gate:} levels. Not a
+     * step a playbook writes: the planner puts one after each zone a rolling play starts again.
+     */
+    GATE;
 
     /** The last {@link #yamlName()} and the default locale it was made in (it is asked for per sub-task). */
     private volatile Object[] yamlName;
@@ -28,6 +35,11 @@ public enum StepKind {
 
     /** Whether the step ends the server's process. */
     public boolean stops() {
-        return this == STOP || this == KILL;
+        return this == STOP || this == KILL || this == RESTART;
+    }
+
+    /** Whether the step brings the server back (a stopped zone counts as up again after it). */
+    public boolean starts() {
+        return this == START || this == RESTART;
     }
 }

@@ -492,6 +492,10 @@ public final class Executor {
 
     private SubTask runSubTask(Node node, SubTask task, RunOptions options) {
         TaskData data = task.data();
+        io.obplay.plan.GatePlan gate = io.obplay.plan.NodeData.of(node.additionalData()).gate();
+        if (gate != null) {
+            return runGate(node, task, gate);
+        }
         Server server = servers.get(data.server());
         if (options.skipHosts().contains(data.host()) || options.skipHosts().contains(data.server())) {
             String why = options.skipReason() == null ? "left out with --skip-host" : options.skipReason();
@@ -584,6 +588,50 @@ public final class Executor {
         } catch (RuntimeException e) {
             logs.add("FAILED: " + e);
             failedServers.put(data.server(), data.server() + " failed in stage " + node.name());
+            return finish(node, running, State.FAILED, running.operator(), started, logs, Outcome.FAILED);
+        }
+    }
+
+    /**
+     * A gate node's one sub-task: its checks run here, on the controller ({@link io.obplay.run.gate.PlannedGate}),
+     * each observation in the sub-task's log; it fails with the first level that did not pass.
+     */
+    private SubTask runGate(Node node, SubTask task, io.obplay.plan.GatePlan gate) {
+        OffsetDateTime started = Times.now();
+        String first = "gate after " + gate.zone() + " (attempt " + (task.executeTimes() + 1) + ") checked by obplay " + me
+                + " on the controller";
+        SubTask running = task.withState(State.RUNNING, task.operator(), started, Times.UNSET, task.executeTimes() + 1,
+                append(task, List.of(first))).withRanBy(me);
+        if (spread) {
+            if (!store.updateClaimed(running, List.of(first), me)) {
+                listener.writeRefused(null, running, "its claim is no longer this instance's: not run here");
+                return running;
+            }
+        } else if (leaseLost.get()) {
+            return running;
+        } else {
+            store.updateSubTask(running, List.of(first));
+        }
+        listener.subTaskStarted(node, running);
+        List<String> logs = Collections.synchronizedList(new ArrayList<>());
+        try {
+            io.obplay.run.gate.GateResult r = new io.obplay.run.gate.PlannedGate(gate).await(cancelled::get, logs::add);
+            if (r.outcome() == io.obplay.run.gate.GateResult.Outcome.CANCELLED) {
+                logs.add("FAILED: " + r.reason());
+                return finish(node, running, State.FAILED, Operator.CANCEL, started, logs, Outcome.CANCELLED);
+            }
+            if (!r.passed()) {
+                logs.add("FAILED: the gate after " + gate.zone() + " did not pass: " + r.reason());
+                return finish(node, running, State.FAILED, running.operator(), started, logs, Outcome.FAILED);
+            }
+            logs.add("done in " + millis(r.waited()) + ": the gate after " + gate.zone() + " passed");
+            return finish(node, running, State.SUCCEED, running.operator(), started, logs, Outcome.OK);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            logs.add("FAILED: cancelled while waiting for the gate");
+            return finish(node, running, State.FAILED, Operator.CANCEL, started, logs, Outcome.CANCELLED);
+        } catch (RuntimeException e) {
+            logs.add("FAILED: the gate could not be checked: " + e.getMessage());
             return finish(node, running, State.FAILED, running.operator(), started, logs, Outcome.FAILED);
         }
     }

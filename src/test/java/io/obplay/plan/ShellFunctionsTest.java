@@ -44,7 +44,7 @@ class ShellFunctionsTest {
             // (read_pid's PID: SC2153), may look unused or unset; each library below is checked whole
             check(shellcheck, "file-" + name, ShellFunctions.text(name), "-e", "SC2034,SC2153");
         }
-        for (String lib : List.of(StepScripts.STOP_LIBRARY, StepScripts.STOP_OBPROXY_LIBRARY, StepScripts.CLEANUP_LIBRARY, StepScripts.START_LIBRARY,
+        for (String lib : List.of(StepScripts.STOP_LIBRARY, StepScripts.STOP_OBPROXY_LIBRARY, StepScripts.CLEANUP_LIBRARY, StepScripts.START_LIBRARY, StepScripts.RESTART_LIBRARY,
                 StepScripts.STATUS_LIBRARY)) {
             // a library: only what the script after it reads (DONE) may look unused
             check(shellcheck, "library-" + lib, StepScripts.library(lib), "-e", "SC2034");

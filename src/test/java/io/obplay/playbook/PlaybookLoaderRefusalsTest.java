@@ -31,9 +31,9 @@ class PlaybookLoaderRefusalsTest {
     void documentShapes() {
         assertEquals("pb.yaml:1:1: the playbook must be a mapping (key: value lines); found a list", one(problems("- stop: {}\n")));
         assertEquals("pb.yaml:1:1: the playbook must be a mapping (key: value lines); found 'stop'", one(problems("stop\n")));
-        assertEquals("pb.yaml:3:8: the playbook has no steps; expected 'steps:' with at least one of: stop, kill, cleanup, shell, start",
+        assertEquals("pb.yaml:3:8: the playbook has no steps; expected 'steps:' with at least one of: stop, kill, cleanup, shell, start, restart",
                 one(problems("name: x\ntargets: { all: true }\nsteps: null\n")));
-        assertEquals("pb.yaml:4:5: step 1 has 2 actions (stop, kill); expected exactly one of: stop, kill, cleanup, shell, start",
+        assertEquals("pb.yaml:4:5: step 1 has 2 actions (stop, kill); expected exactly one of: stop, kill, cleanup, shell, start, restart",
                 one(problems("name: x\ntargets: { all: true }\nsteps:\n  - stop: {}\n    kill: {}\n")));
         assertEquals("pb.yaml:3:1: duplicate key 'targets' in the playbook; expected each key once",
                 one(problems("name: x\ntargets: { all: true }\ntargets: { zones: [zone1] }\nsteps: [ { stop: {} } ]\n")));

@@ -109,7 +109,7 @@ class PlaybookLoaderTest {
         assertTrue(p.contains("pb.yaml:5:20: 'grace' is 'soon'; expected a duration such as 500ms, 30s, 5m, 1h or 1m30s"), String.join("\n", p));
         assertTrue(p.stream().anyMatch(s -> s.startsWith("pb.yaml:5:26: unknown key 'grase' in 'stop' in step 1; did you mean 'grace'?")), String.join("\n", p));
         assertTrue(p.stream().anyMatch(s -> s.startsWith("pb.yaml:6:5: unknown key 'reboot' in step 2")), String.join("\n", p));
-        assertTrue(p.contains("pb.yaml:6:5: step 2 has no action; expected exactly one of: stop, kill, cleanup, shell, start"), String.join("\n", p));
+        assertTrue(p.contains("pb.yaml:6:5: step 2 has no action; expected exactly one of: stop, kill, cleanup, shell, start, restart"), String.join("\n", p));
     }
 
     @Test
