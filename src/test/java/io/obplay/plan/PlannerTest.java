@@ -261,4 +261,78 @@ class PlannerTest {
         assertThrows(IllegalArgumentException.class, () -> GenericId.parse("abc"));
         assertThrows(IllegalArgumentException.class, () -> GenericId.parse("9123"));
     }
+
+    @Test
+    void theMajorityGuardKnowsRestarts() throws Exception {
+        // a rolling restart of two zones has one zone down at a time: allowed without allow_majority_loss
+        String rolling = "name: x\ntargets: { zones: [zone1, zone2] }\nstrategy: rolling\nsteps:\n  - restart: {}\n";
+        Dag d = plan(rolling, PlanOptions.defaults()).dag();
+        assertEquals(List.of("Restart observer [zone1]", "Restart observer [zone2]"), d.nodes().stream().map(Node::name).toList());
+        // a parallel restart of the same two zones has both down at once: refused as a stop is
+        Planner.PlanException e = assertThrows(Planner.PlanException.class,
+                () -> plan(rolling.replace("strategy: rolling\n", ""), PlanOptions.defaults()));
+        assertTrue(e.getMessage().contains("stop servers in 2 of 3 zones (zone1, zone2) while zone3 keeps running"), e.getMessage());
+        // a rolling stop of two zones leaves the first down when the second goes: refused, "at once"
+        e = assertThrows(Planner.PlanException.class,
+                () -> plan(rolling.replace("restart: {}", "stop: {}"), PlanOptions.defaults()));
+        assertTrue(e.getMessage().contains("stop servers in 2 of 3 zones (zone1, zone2) while zone3 keeps running at once"), e.getMessage());
+        // a rolling stop then start of each zone is a restart in two steps: allowed
+        assertEquals(4, plan(rolling.replace("  - restart: {}\n", "  - stop: {}\n  - start: {}\n"), PlanOptions.defaults()).dag().maxStage());
+        // the whole cluster restarted at once is explicit, as a whole-cluster stop is
+        assertEquals(1, plan("name: x\ntargets: { all: true }\nsteps:\n  - restart: {}\n", PlanOptions.defaults()).dag().maxStage());
+    }
+
+    @Test
+    void aGateFollowsEachZoneOfARollingRestart() throws Exception {
+        String yaml = """
+                name: rolling restart
+                targets: { all: true }
+                strategy: rolling
+                gate: { pause: 2s, timeout: 1m, obshell: true, sql: true, command: ["sh", "-c", "test -f /tmp/ok"] }
+                steps:
+                  - restart: { grace: 5s, settle: 1s, wait: 30s }
+                """;
+        Dag d = plan(yaml, PlanOptions.defaults()).dag();
+        assertEquals(List.of("Restart observer [zone1]", "Gate [zone1]", "Restart observer [zone2]", "Gate [zone2]",
+                "Restart observer [zone3]", "Gate [zone3]"), d.nodes().stream().map(Node::name).toList());
+        Node gate = d.nodes().get(1);
+        assertEquals(1, gate.subTasks().size(), "one check per zone, on the controller");
+        GatePlan g = NodeData.of(gate.additionalData()).gate();
+        assertEquals("zone1", g.zone());
+        assertEquals(2000, g.pauseMillis());
+        assertEquals(60000, g.timeoutMillis());
+        List<String> zone1 = inv.zone("zone1").orElseThrow().servers().stream().map(s -> s.host() + ":" + s.agentPort()).toList();
+        assertEquals(zone1, g.obshell());
+        assertEquals(List.of("sh", "-c", "test -f /tmp/ok"), g.command());
+        // the SQL level asks the other zones first: they serve while this one restarts
+        String firstSql = g.sql().get(0);
+        assertTrue(inv.zone("zone2").orElseThrow().servers().stream().anyMatch(s -> firstSql.startsWith(s.host() + ":")), g.sql().toString());
+        String text = TextRenderer.render(d, false, false);
+        assertTrue(text.contains("check    level 2: obshell's GET /api/v1/status says obState 3 (AVAILABLE) on"), text);
+        assertTrue(text.contains("check    level 3: SQL"), text);
+        assertTrue(text.contains("check    level 4: exit 0 from 'sh' '-c' 'test -f /tmp/ok' (run on the controller)"), text);
+        // the script a gate would have on a host only fails: a gate can never pass by being run there
+        assertTrue(gate.subTasks().get(0).data().script().contains("exit 1"));
+        // a restart signals as a stop does, and says what ready means
+        io.obplay.plan.TaskData restart = d.nodes().get(0).subTasks().get(0).data();
+        assertTrue(restart.signals().get(0).startsWith("TERM observer pid from"), restart.signals().toString());
+        assertTrue(restart.ready().contains("LISTEN on its addresses"), restart.ready());
+        assertTrue(restart.script().indexOf("start_dirs") < restart.script().indexOf("find_servers"),
+                "the start's own checks come before anything is signalled");
+    }
+
+    @Test
+    void aGateNeedsARollingPlayThatStartsServers() {
+        var e = assertThrows(io.obplay.inventory.InvalidInputException.class, () -> plan("""
+                name: x
+                targets: { zones: [zone1] }
+                gate: { timeout: 1m, pause: 2m }
+                steps:
+                  - stop: {}
+                """, PlanOptions.defaults()));
+        String m = e.getMessage();
+        assertTrue(m.contains("pb.yaml:3:1: 'gate' is the wait between zones of 'strategy: rolling'; this playbook's strategy is parallel"), m);
+        assertTrue(m.contains("pb.yaml:3:1: 'gate' waits for the servers a rolling play starts again, and no step starts one"), m);
+        assertTrue(m.contains("'pause' is 2m, not shorter than the gate's timeout (1m)"), m);
+    }
 }
