@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The quick start: a real run on this machine, no hosts needed.
 #  1. builds target/obplay.jar if it is not there;
-#  2. starts a demo cluster of real processes under /tmp/obplay-demo: three observers (one per zone) and an
-#     obproxy with its obproxyd watchdog, each with its pid file, its listening ports and its data dirs
-#     (examples/standin/standin.py plays them);
-#  3. runs playbooks/teardown.yaml on the `local` transport (inventories/local.yaml): it stops the obproxy
-#     (watchdog first), then each zone's observer (TERM, wait for exit and free ports), and cleans their dirs;
-#  4. shows the recorded DAG.
+#  2. starts a demo cluster of real processes under /tmp/obplay-demo, installed and started the way obshell
+#     and OBD start real ones (examples/standin/standin.py plays them): three observers (one per zone) and an
+#     obproxy with its obproxyd watchdog, each with its pid file, its listening ports and its data dirs;
+#  3. runs three playbooks on the `local` transport (inventories/local.yaml):
+#     playbooks/restart-obproxy.yaml  obproxy restarted: watchdog first, TERM, start, ready, the watchdog again;
+#     playbooks/stop-cluster.yaml     every observer stopped, zone by zone (TERM, wait for exit and free ports);
+#     playbooks/start-cluster.yaml    every observer started again, zone by zone, each zone ready before the next;
+#  4. shows the recorded DAGs. The cluster is left running (stop it: obplay run ... playbooks/teardown.yaml).
 # The state directory is /tmp/obplay-demo-state, so your ~/.obplay stays untouched.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,16 +20,22 @@ if [ ! -f "$JAR" ]; then
 fi
 echo "== starting the demo cluster under /tmp/obplay-demo"
 python3 examples/standin/standin.py start-demo --root /tmp/obplay-demo
-echo
-echo "== obplay run -i inventories/local.yaml playbooks/teardown.yaml --yes"
-set +e
-java -jar "$JAR" run -i inventories/local.yaml playbooks/teardown.yaml --yes --state-dir "$STATE"
-rc=$?
-set -e
+rc=0
+for pb in restart-obproxy stop-cluster start-cluster; do
+  echo
+  echo "== obplay run -i inventories/local.yaml playbooks/$pb.yaml --yes"
+  set +e
+  java -jar "$JAR" run -i inventories/local.yaml "playbooks/$pb.yaml" --yes --state-dir "$STATE"
+  rc=$?
+  set -e
+  [ "$rc" -eq 0 ] || break
+done
 echo
 echo "== obplay dag list"
 java -jar "$JAR" dag list --state-dir "$STATE" -n 3
 echo
-echo "== what is left of the demo cluster (homes and bin/ stay; logs, data and pid files are gone)"
-find /tmp/obplay-demo -maxdepth 2 | sort
+echo "== the demo cluster runs again: each server's pid file and the process it names"
+for f in /tmp/obplay-demo/*/run/*.pid; do
+  printf '  %-58s %s\n' "$f" "$(ps -o pid=,comm= -p "$(cat "$f")" 2>/dev/null || echo 'not running')"
+done
 exit $rc

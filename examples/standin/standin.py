@@ -521,28 +521,46 @@ def cmd_start_demo(a):
     started = []
     failed = False
 
-    def run_serve(label, args, home, pidfile):
+    def install(args):
+        p = subprocess.run([sys.executable, me, "install"] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if p.returncode != 0:
+            sys.stderr.write(p.stderr.decode("utf-8", "replace"))
+        return p.returncode == 0
+
+    def listening(port):
+        try:
+            socket.create_connection((a.bind if a.bind != "0.0.0.0" else "127.0.0.1", port), 0.2).close()
+            return True
+        except (IOError, OSError):
+            return False
+
+    def launch(label, cmd, home, env, pidfile, ports):
+        # as obshell (observer) and OBD (obproxyd.sh) start an installed server: from its home, detached
         pid = already_running(home, pidfile)
         if pid:
             started.append((label, pid, home, "already running"))
             return True
-        p = subprocess.run([sys.executable, me] + args, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE)
-        if p.returncode != 0:
-            sys.stderr.write(p.stderr.decode("utf-8", "replace"))
+        p = subprocess.run(cmd, cwd=home, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        deadline = time.time() + 15
+        while time.time() < deadline and not (pid_alive(read_pid_file(pidfile)) and all(listening(q) for q in ports)):
+            time.sleep(0.1)
+        if p.returncode != 0 or not pid_alive(read_pid_file(pidfile)) or not all(listening(q) for q in ports):
+            sys.stderr.write(p.stdout.decode("utf-8", "replace"))
             return False
-        started.append((label, read_pid_file(pidfile), home, "started"))
+        started.append((label, read_pid_file(pidfile), home, "started from " + cmd[0 if cmd[0] != "bash" else 1]))
         return True
 
     for i, zone in enumerate(("zone1", "zone2", "zone3")):
         home = os.path.join(root, zone + "-a")
         mysql_port, rpc_port = base + 10 * i, base + 10 * i + 1
         demo_observer_files(home, zone, mysql_port, rpc_port)
-        ok = run_serve("observer %s mysql=%d rpc=%d" % (zone, mysql_port, rpc_port),
-                       ["serve", "--home", home, "--name", "observer",
-                        "--pidfile", "run/observer.pid", "--ports",
-                        "%d,%d" % (mysql_port, rpc_port), "--bind", a.bind],
-                       home, os.path.join(home, "run", "observer.pid"))
+        ok = install(["--home", home, "--kind", "observer", "--ports", "%d,%d" % (mysql_port, rpc_port),
+                      "--bind", a.bind, "--zone", zone, "--pidfile", "run/observer.pid"])
+        env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(home, "lib"))
+        ok = ok and launch("observer %s mysql=%d rpc=%d" % (zone, mysql_port, rpc_port),
+                           [os.path.join(home, "bin", "observer")], home, env,
+                           os.path.join(home, "run", "observer.pid"), (mysql_port, rpc_port))
         failed = failed or not ok
 
     home = os.path.join(root, "obproxy")
@@ -550,12 +568,16 @@ def cmd_start_demo(a):
     demo_obproxy_files(home, listen_port)
     child_pid = "run/obproxy-%s-%d.pid" % (a.bind, listen_port)
     daemon_pid = "run/obproxyd-%s-%d.pid" % (a.bind, listen_port)
-    ok = run_serve("obproxyd (watchdog of obproxy)",
-                   ["watchdog", "--home", home, "--pidfile", daemon_pid,
-                    "--child-pidfile", child_pid, "--",
-                    "--home", home, "--name", "obproxy", "--pidfile", child_pid,
-                    "--ports", "%d,%d" % (listen_port, prom_port), "--bind", a.bind],
-                   home, os.path.join(home, daemon_pid))
+    ok = install(["--home", home, "--kind", "obproxy", "--ports", "%d,%d" % (listen_port, prom_port),
+                  "--bind", a.bind, "--pidfile", child_pid, "--watchdog", "obproxyd.sh"])
+    ok = ok and launch("obproxyd (watchdog of obproxy)",
+                       ["bash", os.path.join(home, "obproxyd.sh"), home, a.bind, str(listen_port), "daemon"],
+                       home, dict(os.environ), os.path.join(home, daemon_pid), (listen_port, prom_port))
+    if ok:
+        deadline = time.time() + 15
+        while time.time() < deadline and not pid_alive(read_pid_file(os.path.join(home, child_pid))):
+            time.sleep(0.1)
+        ok = pid_alive(read_pid_file(os.path.join(home, child_pid)))
     failed = failed or not ok
     if ok:
         started.append(("obproxy listen=%d prometheus=%d" % (listen_port, prom_port),

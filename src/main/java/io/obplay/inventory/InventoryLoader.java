@@ -26,7 +26,7 @@ public final class InventoryLoader {
     static final List<String> OBSERVER_KEYS = List.of("home_path", "mysql_port", "rpc_port", "agent_port",
             "version", "data_dir", "redo_dir", "clog_dir", "slog_dir", "ilog_dir", "pid_file", "start_command");
     static final List<String> OBPROXY_KEYS = List.of("home_path", "listen_port", "prometheus_listen_port",
-            "rpc_listen_port", "agent_port", "pid_file", "daemon_pid_file", "start_command");
+            "rpc_listen_port", "agent_port", "pid_file", "daemon_pid_file", "start_command", "obproxyd_script");
     static final List<String> OBPROXY_TOP_KEYS = List.of("defaults", "ssh", "vars", "clusters");
 
     private static final List<String> SERVER_KEYS = concat(List.of("host", "ssh", "vars"), OBSERVER_KEYS);
@@ -355,6 +355,7 @@ public final class InventoryLoader {
         String pid = homeRelative(settings, "pid_file", layers, home, "run/obproxy.pid");
         String daemon = homeRelative(settings, "daemon_pid_file", layers, home, "run/obproxyd.pid");
         startCommand(settings, layers);
+        obproxydScript(settings, layers);
         SshSettings ssh = ssh(settings, sshLayers);
         readVars(settings, vars);
         if (home == null || pid == null || daemon == null || ssh == null) {
@@ -547,6 +548,29 @@ public final class InventoryLoader {
         Object shown = value instanceof HostKeyChecking h ? h.yamlName() : value instanceof Duration dur ? dur.toMillis() + "ms" : value;
         settings.put("ssh." + key, new Setting(shown, l == null ? "built-in default" : l.name() + " (" + l.map().where(key) + ")"));
         return value;
+    }
+
+    /**
+     * {@code obproxyd_script}: the server has OBD's obproxyd watchdog, run from this script in its home (e.g.
+     * {@code obproxyd.sh}); a start launches it after obproxy is ready, as OBD does ({@code bash <script> <home>
+     * <ip> <listen_port> daemon}). A path relative to the home, without {@code ..}.
+     */
+    private void obproxydScript(Map<String, Setting> settings, List<Layer> layers) {
+        Layer l = find("obproxyd_script", layers);
+        if (l == null) {
+            return;
+        }
+        String v = l.map().string("obproxyd_script");
+        String problem = v == null || v.isBlank() ? "it is empty"
+                : v.startsWith("/") ? "'" + Show.escaped(v) + "' is absolute"
+                : java.util.Arrays.asList(v.split("/")).contains("..") ? "'" + Show.escaped(v) + "' has '..'"
+                : InputChecks.nulProblem(v);
+        if (problem != null) {
+            l.map().source().problem(l.map().value("obproxyd_script"), "'obproxyd_script': " + problem
+                    + "; expected the watchdog's script relative to the home, e.g. 'obproxyd_script: obproxyd.sh'");
+            return;
+        }
+        settings.put("obproxyd_script", new Setting(v, l.name() + " (" + l.map().where("obproxyd_script") + ")"));
     }
 
     /**

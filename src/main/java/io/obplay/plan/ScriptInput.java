@@ -20,21 +20,28 @@ import java.util.Objects;
  *
  * @param paths   a cleanup's paths on this server, else null
  * @param command a shell step's command on this server, a start step's start_command for it; else null
+ * @param daemon  a start or restart of an obproxy with the inventory's {@code obproxyd_script}: that script, relative
+ *                to the home; else null
  */
 public record ScriptInput(Role role, String home, Map<String, Integer> ports, Map<String, String> pidFiles,
-                          Map<String, String> dirs, List<String> paths, String command) {
+                          Map<String, String> dirs, List<String> paths, String command, String daemon) {
 
     /** The input of {@code step}'s script on {@code s}. */
     public static ScriptInput of(Server s, Step step) {
         List<String> paths = step instanceof Step.Cleanup c ? c.paths().getOrDefault(s.name(), List.of()) : null;
         String command = step instanceof Step.Start st ? st.command().get(s.name())
                 : step instanceof Step.Restart r ? r.command().get(s.name()) : step.commandOn(s.name());
-        return of(s, paths, command);
+        String daemon = null;
+        if ((step instanceof Step.Start || step instanceof Step.Restart) && s.role() == Role.OBPROXY) {
+            io.obplay.inventory.Setting d = s.settings().get("obproxyd_script");
+            daemon = d == null ? null : String.valueOf(d.value());
+        }
+        return new ScriptInput(s.role(), s.home(), s.ports(), s.pidFiles(), s.dirs(), paths, command, daemon);
     }
 
     static ScriptInput of(Server s, List<String> paths, String command) {
         Objects.requireNonNull(s, "server");
-        return new ScriptInput(s.role(), s.home(), s.ports(), s.pidFiles(), s.dirs(), paths, command);
+        return new ScriptInput(s.role(), s.home(), s.ports(), s.pidFiles(), s.dirs(), paths, command, null);
     }
 
     @Override
@@ -44,12 +51,12 @@ public record ScriptInput(Role role, String home, Map<String, Integer> ports, Ma
         }
         return o instanceof ScriptInput x && role == x.role && Objects.equals(home, x.home)
                 && sameInOrder(ports, x.ports) && sameInOrder(pidFiles, x.pidFiles) && sameInOrder(dirs, x.dirs)
-                && Objects.equals(paths, x.paths) && Objects.equals(command, x.command);
+                && Objects.equals(paths, x.paths) && Objects.equals(command, x.command) && Objects.equals(daemon, x.daemon);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(role, home, ports, pidFiles, dirs, paths, command);  // Map.hashCode: order-blind, consistent
+        return Objects.hash(role, home, ports, pidFiles, dirs, paths, command, daemon);  // Map.hashCode: order-blind, consistent
     }
 
     private static <V> boolean sameInOrder(Map<String, V> a, Map<String, V> b) {

@@ -83,7 +83,7 @@ public final class StepScripts {
             case CLEANUP_LIBRARY -> "# obplay library \"cleanup\": the functions of every cleanup script.\n" + exit + CORE + CLEANUP;
             case START_LIBRARY -> "# obplay library \"start\": the functions of every start script.\n"
                     + "# Exit status: 0 started and ready, 1 failed, 3 refused (nothing started), 4 not ready in time.\n"
-                    + CORE + STOP + START;
+                    + CORE + STOP + DAEMON + START;
             case RESTART_LIBRARY -> "# obplay library \"restart\": the functions of every restart script.\n"
                     + "# Exit status: 0 stopped, started and ready, 1 failed, 3 refused (nothing stopped or started), 4 timed out.\n"
                     + CORE + STOP + DAEMON + START;
@@ -419,16 +419,33 @@ public final class StepScripts {
         b.append("START_CMD=").append(quote(launch)).append('\n');
         b.append("READY_WAIT=").append(centis(wait)).append("  # 1/100 s: ").append(words(wait)).append('\n');
         b.append("SETTLE=").append(centis(settle)).append("  # 1/100 s: ").append(words(settle)).append('\n');
+        List<String> daemonFiles = s.daemon() != null ? pidFiles(s, "daemon") : List.of();
+        String daemonCmd = null;
+        if (s.daemon() != null) {
+            if (daemonFiles.isEmpty()) {
+                throw new IllegalArgumentException(who + " has an obproxyd_script but no 'daemon' pid file");
+            }
+            daemonCmd = "cd " + quote(home) + " && exec bash " + quote(home + "/" + noNulText(s.daemon(), "obproxyd_script"))
+                    + " " + quote(home) + " \"$HOST\" " + s.ports().get("listen_port") + " daemon";
+            vars(b, "DAEMON_PID_FILE", daemonFiles);
+            b.append("DAEMON_CMD=").append(quote(daemonCmd)).append('\n');
+        }
         String say = "say \"starting " + what + " $NAME (home $HOME_DIR, ports $PORTS)\"\n";
         String calls = "start_not_running " + refs("PID_FILE", serverFiles.size()) + "\n"
                 + "launch\n"
                 + "wait_ready " + refs("PID_FILE", serverFiles.size()) + "\n"
+                + (daemonCmd == null ? "" : "start_daemon " + refs("DAEMON_PID_FILE", daemonFiles.size()) + "\n")
                 + "say \"$DONE\"\n";
         String ready = "a pid file (" + String.join(" or ", serverFiles) + ") names a live process proved to be this " + what
                 + " (cwd/exe under " + home + "), and port(s) " + portWords(s.ports(), who) + " LISTEN on its addresses (or a"
                 + " wildcard address), for the " + words(settle) + " settle period; within " + words(wait) + ", else the"
                 + " sub-task fails with the last lines of " + home + "/" + log;
-        String shown = launch + "  (detached: setsid, stdin /dev/null" + (s.command() != null ? "; the inventory's start_command" : "") + ")";
+        if (daemonCmd != null) {
+            ready += "; then its watchdog: obproxyd launched once obproxy is ready, until a pid file ("
+                    + String.join(" or ", daemonFiles) + ") names a live obproxyd of " + home + " while that obproxy runs";
+        }
+        String shown = launch + "  (detached: setsid, stdin /dev/null" + (s.command() != null ? "; the inventory's start_command" : "") + ")"
+                + (daemonCmd == null ? "" : "; then the watchdog: " + daemonCmd + "  (detached; $HOST is this host)");
         return new StartParts(purpose, b.toString(), say, calls, shown, ready);
     }
 
@@ -455,9 +472,12 @@ public final class StepScripts {
         StringBuilder b = header(s, who, holes, "restart", purpose);
         b.append(stop.vars());
         // the settle line is the same in both: written once
-        String startVars = start.vars();
-        String settleLine = "SETTLE=" + centis(settle) + "  # 1/100 s: " + words(settle) + "\n";
-        b.append(startVars.replace(settleLine, ""));
+        java.util.Set<String> declared = new java.util.HashSet<>(List.of(stop.vars().split("\n")));
+        for (String line : start.vars().split("\n")) {
+            if (!declared.contains(line)) {  // the settle line and the obproxyd pid files are the same in both
+                b.append(line).append('\n');
+            }
+        }
         b.append(marker(RESTART_LIBRARY));
         b.append("cd / || exit 1\ncheck_home\n");
         b.append("say \"restarting " + s.role().processName() + " $NAME (home $HOME_DIR, ports $PORTS): stop, then start\"\n");

@@ -123,3 +123,28 @@ wait_ready() {
     sleep 0.2
   done
 }
+# start_daemon FILE...: when DAEMON_CMD is set (the inventory's obproxyd_script), launch obproxyd, the watchdog,
+# detached as OBD does, once obproxy is ready (RPID); wait up to READY_WAIT until a pid file names a live obproxyd
+# of this home while that obproxy still runs
+start_daemon() {
+  [ -n "$DAEMON_CMD" ] || return 0
+  sd_obproxy=$RPID
+  OUT=$(mktemp "${TMPDIR:-/tmp}/obplay-start.XXXXXX") || fail 1 "cannot start obproxyd of $NAME: no temporary file for its output"
+  say "launching obproxyd, the watchdog of $NAME: $DAEMON_CMD"
+  HOST=$HOST setsid /bin/sh -c "$DAEMON_CMD" </dev/null >"$OUT" 2>&1 &
+  now; sd_end=$((NOW + READY_WAIT))
+  while :; do
+    for f in "$@"; do
+      read_pid "$f" || continue
+      if is_daemon "$PID"; then
+        alive "$sd_obproxy" || start_failed 1 "obproxy pid $sd_obproxy of $NAME exited while its watchdog started"
+        rm -f -- "$OUT"
+        DONE="$DONE; its watchdog obproxyd runs, pid $PID from $f"
+        return 0
+      fi
+    done
+    now
+    [ "$NOW" -lt "$sd_end" ] || start_failed 4 "obproxyd, the watchdog of $NAME, does not run after $(secs "$READY_WAIT"): no pid file ($*) names a live obproxyd of $HOME_DIR"
+    sleep 0.2
+  done
+}
