@@ -100,6 +100,11 @@ public final class RunCommand implements Callable<Integer> {
             err.println("Left out (--skip-host): " + String.join(", ", skip));
         }
         err.flush();
+        try {
+            io.obplay.run.gate.PlannedGate.checkAll(planned, System.getenv());
+        } catch (IllegalStateException e) {
+            throw new CliException(ExitCodes.INVALID, e.getMessage() + "; nothing was run");
+        }
         if (!yes && !confirm(planned, err)) {
             return ExitCodes.INVALID;
         }

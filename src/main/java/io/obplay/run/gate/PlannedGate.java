@@ -20,6 +20,29 @@ public final class PlannedGate {
         this.plan = plan;
     }
 
+    /**
+     * Makes every check of every gate of {@code dag} once, before anything runs: a SQL gate without a password
+     * ({@link SqlCredentials.MissingException}) or a gate that cannot be made is refused here, so that a rolling
+     * restart does not stop its first zone only to find its gate cannot be checked.
+     *
+     * @throws IllegalStateException naming the gate and why
+     */
+    public static void checkAll(io.obplay.plan.Dag dag, Map<String, String> env) {
+        for (io.obplay.plan.Node n : dag.nodes()) {
+            GatePlan g = io.obplay.plan.NodeData.of(n.additionalData()).gate();
+            if (g == null) {
+                continue;
+            }
+            try {
+                for (Gate gate : new PlannedGate(g).gates(Duration.ZERO, Duration.ofMillis(Math.max(1, g.timeoutMillis())))) {
+                    GateChecks.of(gate, env);
+                }
+            } catch (RuntimeException e) {
+                throw new IllegalStateException(n.name() + " (" + g.where() + ") cannot be checked: " + e.getMessage(), e);
+            }
+        }
+    }
+
     /** The gates in the order they are waited for, each with the time left when it is its turn. */
     List<Gate> gates(Duration pause, Duration timeout) {
         List<Gate> out = new ArrayList<>();
