@@ -523,17 +523,9 @@ public final class Executor {
                 + data.timeoutSeconds() + "s) by obplay " + me;
         SubTask running = task.withState(State.RUNNING, task.operator(), started, Times.UNSET, task.executeTimes() + 1,
                 append(task, List.of(first))).withRanBy(me);
-        if (spread) {
-            if (!store.updateClaimed(running, List.of(first), me)) {
-                listener.writeRefused(null, running, "its claim is no longer this instance's: not run here");
-                return running;
-            }
-        } else if (leaseLost.get()) {
+        if (!recordRunning(node, running, first)) {
             return running;
-        } else {
-            store.updateSubTask(running, List.of(first));
         }
-        listener.subTaskStarted(node, running);
         List<String> logs = Collections.synchronizedList(new ArrayList<>());
         String endpoint = server.ssh().user() + "@" + server.host() + ":" + server.ssh().port();
         String unreachable = unreachableHosts.get(endpoint);
@@ -593,6 +585,25 @@ public final class Executor {
     }
 
     /**
+     * Records {@code running} (RUNNING, with its first log line) as this instance's and tells the listener; false
+     * when it must not run here (its claim is another instance's now, or this process's lease ran out).
+     */
+    private boolean recordRunning(Node node, SubTask running, String first) {
+        if (spread) {
+            if (!store.updateClaimed(running, List.of(first), me)) {
+                listener.writeRefused(null, running, "its claim is no longer this instance's: not run here");
+                return false;
+            }
+        } else if (leaseLost.get()) {
+            return false;
+        } else {
+            store.updateSubTask(running, List.of(first));
+        }
+        listener.subTaskStarted(node, running);
+        return true;
+    }
+
+    /**
      * A gate node's one sub-task: its checks run here, on the controller ({@link io.obplay.run.gate.PlannedGate}),
      * each observation in the sub-task's log; it fails with the first level that did not pass.
      */
@@ -602,17 +613,9 @@ public final class Executor {
                 + " on the controller";
         SubTask running = task.withState(State.RUNNING, task.operator(), started, Times.UNSET, task.executeTimes() + 1,
                 append(task, List.of(first))).withRanBy(me);
-        if (spread) {
-            if (!store.updateClaimed(running, List.of(first), me)) {
-                listener.writeRefused(null, running, "its claim is no longer this instance's: not run here");
-                return running;
-            }
-        } else if (leaseLost.get()) {
+        if (!recordRunning(node, running, first)) {
             return running;
-        } else {
-            store.updateSubTask(running, List.of(first));
         }
-        listener.subTaskStarted(node, running);
         List<String> logs = Collections.synchronizedList(new ArrayList<>());
         try {
             io.obplay.run.gate.GateResult r = new io.obplay.run.gate.PlannedGate(gate).await(cancelled::get, logs::add);

@@ -62,18 +62,7 @@ class RollingRestartRunTest {
         if (store != null) {
             store.close();
         }
-        String root = dir.toRealPath().toString();
-        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
-            procs.filter(p -> p.getFileName().toString().matches("[0-9]+")).forEach(p -> {
-                try {
-                    if (p.resolve("cwd").toRealPath().toString().startsWith(root)) {
-                        ProcessHandle.of(Long.parseLong(p.getFileName().toString())).ifPresent(ProcessHandle::destroyForcibly);
-                    }
-                } catch (IOException | RuntimeException e) {
-                    // gone, or not ours to read
-                }
-            });
-        }
+        TestHosts.killProcessesUnder(dir);
     }
 
     /** The fleet: three zones laid out differently (pid file names, listen delays, a home behind a symlink). */

@@ -15,6 +15,7 @@ import io.obplay.playbook.PlaybookLoader;
 import io.obplay.run.transport.LocalTransport;
 import io.obplay.store.Store;
 import io.obplay.store.sqlite.SqliteStore;
+import io.obplay.testing.TestHosts;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -50,18 +51,7 @@ class StartRunTest {
         if (store != null) {
             store.close();
         }
-        String root = dir.toRealPath().toString();
-        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
-            procs.filter(p -> p.getFileName().toString().matches("[0-9]+")).forEach(p -> {
-                try {
-                    if (p.resolve("cwd").toRealPath().toString().startsWith(root)) {
-                        ProcessHandle.of(Long.parseLong(p.getFileName().toString())).ifPresent(ProcessHandle::destroyForcibly);
-                    }
-                } catch (IOException | RuntimeException e) {
-                    // gone, or not ours to read
-                }
-            });
-        }
+        TestHosts.killProcessesUnder(dir);
     }
 
     static int[] freePorts(int n) throws IOException {

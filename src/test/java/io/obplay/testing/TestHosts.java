@@ -181,6 +181,22 @@ public final class TestHosts {
     // processes and ports on this machine
 
     /** True if the local process exists and is not a zombie (this VM's PID 1 does not reap). */
+    /** Kills (KILL) every local process whose cwd lies under {@code dir}: what a test's stand-ins left running. */
+    public static void killProcessesUnder(Path dir) throws java.io.IOException {
+        String root = dir.toRealPath().toString();
+        try (java.util.stream.Stream<Path> procs = java.nio.file.Files.list(Path.of("/proc"))) {
+            procs.filter(p -> p.getFileName().toString().matches("[0-9]+")).forEach(p -> {
+                try {
+                    if (p.resolve("cwd").toRealPath().toString().startsWith(root)) {
+                        ProcessHandle.of(Long.parseLong(p.getFileName().toString())).ifPresent(ProcessHandle::destroyForcibly);
+                    }
+                } catch (java.io.IOException | RuntimeException e) {
+                    // gone, or not ours to read
+                }
+            });
+        }
+    }
+
     public static boolean localPidAlive(long pid) {
         if (pid <= 0) {
             return false;
