@@ -285,6 +285,64 @@ class RollingRestartRunTest {
         assertEquals(2, end.nodes().get(1).subTasks().get(0).executeTimes(), "the gate ran again");
     }
 
+
+    @Test
+    void anObproxyIsRestartedWithItsWatchdogAndTheNewWatchdogWatchesTheNewObproxy() throws Exception {
+        Path home = dir.resolve("obproxy");
+        int listen = TestHosts.freePort("127.0.0.1");
+        int prom = TestHosts.freePort("127.0.0.1");
+        String child = "run/obproxy-127.0.0.1-" + listen + ".pid";
+        String daemon = "run/obproxyd-127.0.0.1-" + listen + ".pid";
+        TestHosts.Run r = TestHosts.run(Duration.ofSeconds(30), TestHosts.python(), TestHosts.standinScript().toString(),
+                "install", "--home", home.toString(), "--kind", "obproxy", "--ports", listen + "," + prom, "--bind", "127.0.0.1",
+                "--pidfile", child, "--watchdog", "obproxyd.sh");
+        assertEquals(0, r.exitCode(), r::toString);
+        // started as OBD starts it: its obproxyd.sh runs the watchdog, which runs obproxy
+        Process p = new ProcessBuilder("bash", home.resolve("obproxyd.sh").toString(), home.toString(), "127.0.0.1",
+                String.valueOf(listen), "daemon").directory(home.toFile()).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+        assertTrue(TestHosts.await(() -> Sampler.listens(listen) && Files.exists(home.resolve(child)), Duration.ofSeconds(15)));
+        long oldProxy = Long.parseLong(Files.readString(home.resolve(child)).strip());
+        long oldDaemon = Long.parseLong(Files.readString(home.resolve(daemon)).strip());
+        Inventory inv = InventoryLoader.load(YamlSource.of("inv.yaml", """
+                cluster: proxies
+                transport: local
+                obproxy:
+                  defaults: { home_path: %s, listen_port: %d, prometheus_listen_port: %d, agent_port: 42010,
+                              pid_file: %s, daemon_pid_file: %s, obproxyd_script: obproxyd.sh }
+                  clusters:
+                    - { id: 1, name: p, servers: [ { id: 1, host: 127.0.0.1 } ] }
+                """.formatted(home, listen, prom, child, daemon)));
+        var pb = PlaybookLoader.load(Path.of("playbooks/restart-obproxy.yaml"), inv);
+        store = SqliteStore.open(dir.resolve("state"));
+        Dag dag = new DagControl(store).create(Planner.plan(inv, pb, PlanOptions.defaults()).dag(), "127.0.0.1", 2886);
+        Fleet f = new Fleet(inv, List.of(home), List.of(home.resolve(child)), new int[]{listen});
+        Dag end = execute(f, dag.dagId());
+        assertEquals(State.SUCCEED, end.state(), () -> logs(end));
+
+        long newProxy = Long.parseLong(Files.readString(home.resolve(child)).strip());
+        long newDaemon = Long.parseLong(Files.readString(home.resolve(daemon)).strip());
+        assertNotEquals(oldProxy, newProxy, "obproxy has a new process");
+        assertNotEquals(oldDaemon, newDaemon, "obproxyd has a new process");
+        assertTrue(!ProcessHandle.of(oldProxy).map(ProcessHandle::isAlive).orElse(false), "the old obproxy is gone");
+        assertTrue(!ProcessHandle.of(oldDaemon).map(ProcessHandle::isAlive).orElse(false), "the old obproxyd is gone");
+        assertEquals("obproxyd", Files.readString(Path.of("/proc/" + newDaemon + "/comm")).strip());
+        assertTrue(Sampler.listens(listen) && Sampler.listens(prom));
+        SubTask t = end.nodes().get(0).subTasks().get(0);
+        assertTrue(t.taskLogs().stream().anyMatch(l -> l.contains("its watchdog obproxyd runs, pid " + newDaemon)), t.taskLogs().toString());
+        // the new watchdog watches the new obproxy: killed, it comes back
+        ProcessHandle.of(newProxy).ifPresent(ProcessHandle::destroyForcibly);
+        assertTrue(TestHosts.await(() -> {
+            try {
+                long now = Long.parseLong(Files.readString(home.resolve(child)).strip());
+                return now != newProxy && ProcessHandle.of(now).map(ProcessHandle::isAlive).orElse(false) && Sampler.listens(listen);
+            } catch (IOException | NumberFormatException e) {
+                return false;
+            }
+        }, Duration.ofSeconds(20)), "obproxyd respawned obproxy");
+    }
+
     private static String logs(Dag d) {
         StringBuilder b = new StringBuilder();
         for (Node n : d.nodes()) {
