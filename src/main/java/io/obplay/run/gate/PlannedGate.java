@@ -15,9 +15,17 @@ import java.util.function.BooleanSupplier;
  */
 public final class PlannedGate {
     private final GatePlan plan;
+    private final Map<String, String> env;
 
+    /** With the SQL credentials from {@code System.getenv()}. */
     public PlannedGate(GatePlan plan) {
+        this(plan, System.getenv());
+    }
+
+    /** @param env where the SQL gate's user and password are read ({@link SqlCredentials}) */
+    public PlannedGate(GatePlan plan, Map<String, String> env) {
         this.plan = plan;
+        this.env = Map.copyOf(env);
     }
 
     /**
@@ -98,7 +106,7 @@ public final class PlannedGate {
             Duration left = timeout.minusNanos(System.nanoTime() - start);
             // each level is made again with the time left: the timeout is the whole gate's, the pause comes once
             Gate g = gates(i == 0 ? pause : Duration.ZERO, left).get(i);
-            GateResult r = waiter.await(g, log);
+            GateResult r = waiter.await(g, GateChecks.of(g, env), log);
             all.addAll(r.observations());
             if (!r.passed()) {
                 return new GateResult(r.outcome(), "level " + g.level().number() + " (" + g.describe() + "): "

@@ -246,4 +246,38 @@ class SqlGateTest {
         assertTrue(unreadable.getMessage().startsWith("cannot read the SQL gate's password from "
                 + tmp.resolve("nope") + " (the gate's password_file): NoSuchFileException"), unreadable.getMessage());
     }
+
+    @Test
+    void aPlannedGateNodeWaitsForItsZoneOverSqlAsTheExecutorRunsIt() throws Exception {
+        // the node's gate as the plan stores it (a map in additional_data), read back as the executor reads it;
+        // the first endpoint refuses (nothing listens there), the next is the MariaDB
+        int closed = io.obplay.testing.TestHosts.freePort("127.0.0.1");
+        io.obplay.plan.GatePlan planned = new io.obplay.plan.GatePlan("zone1", 200, 250, 30_000, List.of(),
+                List.of("127.0.0.1:" + closed, "127.0.0.1:" + DB.port()), "zone1", List.of("10.0.1.1:2882", "10.0.1.2:2882"),
+                List.of(), "pb.yaml:4:1");
+        io.obplay.plan.GatePlan read = io.obplay.plan.GatePlan.of((Object) new java.util.LinkedHashMap<>(planned.toMap()));
+        assertEquals(planned, read);
+        later(1000, "UPDATE DBA_OB_SERVERS SET STATUS = 'ACTIVE', START_SERVICE_TIME = '2026-12-03 18:20:00.000000'"
+                + " WHERE SVR_IP = '10.0.1.2'", "UPDATE `GV$OB_LOG_STAT` SET IN_SYNC = 'YES' WHERE SVR_IP = '10.0.1.2'");
+        List<String> log = new CopyOnWriteArrayList<>();
+        GateResult r = new PlannedGate(read, ENV).await(() -> false, log::add);
+        assertTrue(r.passed(), r + "\n" + log);
+        assertTrue(log.get(0).startsWith("level 1: every server of zone1 ready"), log.toString());
+        assertTrue(log.stream().anyMatch(l -> l.startsWith("level 3: SQL (the first of 127.0.0.1:" + closed)), log.toString());
+        assertTrue(log.stream().anyMatch(l -> l.contains("not serving: 10.0.1.2:2882 STATUS INACTIVE")), log.toString());
+        assertEquals("SQL at 127.0.0.1:" + DB.port() + ": zone zone1: 2 servers ACTIVE and in service; no log stream out of sync",
+                r.last().text());
+
+        // without a password the plan is refused before anything runs, naming the gate
+        io.obplay.plan.Node node = new io.obplay.plan.Node("n", 2, "Gate [zone1]", io.obplay.plan.State.PENDING,
+                io.obplay.plan.Operator.RUN, io.obplay.plan.Times.UNSET, io.obplay.plan.Times.UNSET,
+                new io.obplay.plan.NodeData(1, "gate", List.of(), "zone1", 60L, 1, 0, "pb.yaml:4:1", planned).toMap(), List.of());
+        io.obplay.plan.Dag dag = new io.obplay.plan.Dag("d", 1, "x", 1, 1, 0, "", io.obplay.plan.State.READY,
+                io.obplay.plan.Operator.RUN, io.obplay.plan.Times.UNSET, io.obplay.plan.Times.UNSET, Map.of(), List.of(node));
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> PlannedGate.checkAll(dag, Map.of()));
+        assertTrue(e.getMessage().startsWith("Gate [zone1] (pb.yaml:4:1) cannot be checked: the SQL gate of zone zone1 has no password"),
+                e.getMessage());
+        PlannedGate.checkAll(dag, ENV);
+    }
 }
