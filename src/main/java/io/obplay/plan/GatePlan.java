@@ -147,7 +147,7 @@ public record GatePlan(String zone, long pauseMillis, long intervalMillis, long 
 
     /** {@code host:port}, {@code [v6]:port}. */
     static String hostPort(String host, int port) {
-        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+        return io.obplay.inventory.HostName.withPort(host, port);
     }
 
     /** {@code host:port} or {@code [v6]:port} split: the host (without brackets) and the port. */

@@ -40,6 +40,11 @@ public record NodeData(int stepIndex, String step, List<String> tags, String bat
         return m;
     }
 
+    /** Only a node's gate, or null: one map lookup for a node that is not a gate (the executor asks per sub-task). */
+    public static GatePlan gateOf(Map<String, Object> m) {
+        return m == null ? null : GatePlan.of(m.get("gate"));
+    }
+
     /** Reads a node's additional_data (null or partial too). */
     public static NodeData of(Map<String, Object> m) {
         if (m == null) {
@@ -48,6 +53,6 @@ public record NodeData(int stepIndex, String step, List<String> tags, String bat
         return new NodeData(m.get("step_index") instanceof Number n ? n.intValue() : 0, DagData.string(m, "step"),
                 DagData.strings(m, "tags"), DagData.string(m, "batch"),
                 m.get("timeout") instanceof Number n ? n.longValue() : null, DagData.integer(m, "forks"),
-                DagData.integer(m, "max_fail_percentage"), DagData.string(m, "where"), GatePlan.of(m.get("gate")));
+                DagData.integer(m, "max_fail_percentage"), DagData.string(m, "where"), gateOf(m));
     }
 }

@@ -471,7 +471,6 @@ public final class StepScripts {
         int[] holes = new int[2];
         StringBuilder b = header(s, who, holes, "restart", purpose);
         b.append(stop.vars());
-        // the settle line is the same in both: written once
         java.util.Set<String> declared = new java.util.HashSet<>(List.of(stop.vars().split("\n")));
         for (String line : start.vars().split("\n")) {
             if (!declared.contains(line)) {  // the settle line and the obproxyd pid files are the same in both
@@ -484,8 +483,7 @@ public final class StepScripts {
         b.append("start_dirs\n");
         b.append(stop.calls());
         b.append(start.say()).append(start.calls());
-        List<String> signals = new ArrayList<>(stop.signals());
-        return new ScriptTemplate(b.toString(), holes[0], holes[1], signals, List.of(), RESTART_LIBRARY, start.shown(),
+        return new ScriptTemplate(b.toString(), holes[0], holes[1], stop.signals(), List.of(), RESTART_LIBRARY, start.shown(),
                 start.ready());
     }
 

@@ -492,7 +492,7 @@ public final class Executor {
 
     private SubTask runSubTask(Node node, SubTask task, RunOptions options) {
         TaskData data = task.data();
-        io.obplay.plan.GatePlan gate = io.obplay.plan.NodeData.of(node.additionalData()).gate();
+        io.obplay.plan.GatePlan gate = io.obplay.plan.NodeData.gateOf(node.additionalData());
         if (gate != null) {
             return runGate(node, task, gate);
         }

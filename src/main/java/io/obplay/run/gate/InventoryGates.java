@@ -1,18 +1,17 @@
 package io.obplay.run.gate;
 
-import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
-import java.util.regex.Pattern;
 
 import io.obplay.inventory.Inventory;
 import io.obplay.inventory.Role;
 import io.obplay.inventory.Server;
 import io.obplay.inventory.Zone;
+import io.obplay.plan.GatePlan;
+import io.obplay.playbook.ZoneGate;
 
 /** Gates built from an inventory's servers, for the zone a rolling restart has just restarted. */
 public final class InventoryGates {
-    private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
-
     private InventoryGates() {
     }
 
@@ -34,35 +33,8 @@ public final class InventoryGates {
     public static SqlGate sql(Inventory inventory, String zone, GateTiming timing) {
         Zone z = inventory.zone(zone).orElseThrow(() -> new IllegalArgumentException("no zone '" + zone
                 + "' in " + inventory.source() + " (zones: " + String.join(", ", inventory.zoneNames()) + ")"));
-        List<SqlGate.Endpoint> endpoints = new ArrayList<>();
-        for (Zone other : inventory.zones()) {
-            if (!other.name().equals(zone)) {
-                other.servers().forEach(s -> endpoints.add(mysql(s)));
-            }
-        }
-        z.servers().forEach(s -> endpoints.add(mysql(s)));
-        List<String> expected = new ArrayList<>();
-        boolean allAddresses = true;
-        for (Server s : z.servers()) {
-            if (isAddress(s.host())) {
-                expected.add(s.host() + ":" + s.ports().get("rpc_port"));
-            } else {
-                allAddresses = false;
-            }
-        }
-        return SqlGate.of(endpoints.stream().distinct().toList(), zone, allAddresses ? expected : List.of(),
-                timing);
-    }
-
-    private static SqlGate.Endpoint mysql(Server s) {
-        Integer port = s.ports().get("mysql_port");
-        if (port == null) {
-            throw new IllegalArgumentException(s.name() + " has no mysql_port");
-        }
-        return new SqlGate.Endpoint(s.host(), port);
-    }
-
-    private static boolean isAddress(String host) {
-        return IPV4.matcher(host).matches() || host.indexOf(':') >= 0;
+        // the planner's choice of endpoints and expected servers (GatePlan), so that both cannot drift
+        ZoneGate sql = new ZoneGate(Duration.ZERO, timing.interval(), timing.timeout(), false, true, List.of(), null);
+        return PlannedGate.sqlGate(GatePlan.of(inventory, sql, zone, z.servers()), timing);
     }
 }

@@ -37,7 +37,7 @@ public final class PlannedGate {
      */
     public static void checkAll(io.obplay.plan.Dag dag, Map<String, String> env) {
         for (io.obplay.plan.Node n : dag.nodes()) {
-            GatePlan g = io.obplay.plan.NodeData.of(n.additionalData()).gate();
+            GatePlan g = io.obplay.plan.NodeData.gateOf(n.additionalData());
             if (g == null) {
                 continue;
             }
@@ -60,17 +60,22 @@ public final class PlannedGate {
             out.add(ObshellStatusGate.of(hp.getKey(), hp.getValue(), t));
         }
         if (!plan.sql().isEmpty()) {
-            List<SqlGate.Endpoint> endpoints = new ArrayList<>();
-            for (String e : plan.sql()) {
-                Map.Entry<String, Integer> hp = GatePlan.split(e);
-                endpoints.add(new SqlGate.Endpoint(hp.getKey(), hp.getValue()));
-            }
-            out.add(SqlGate.of(endpoints, plan.sqlZone(), plan.expected(), t));
+            out.add(sqlGate(plan, t));
         }
         if (!plan.command().isEmpty()) {
             out.add(CommandGate.of(plan.command(), t));
         }
         return out;
+    }
+
+    /** The level 3 gate of {@code plan}: its endpoints in order, its zone, the servers it expects. */
+    static SqlGate sqlGate(GatePlan plan, GateTiming timing) {
+        List<SqlGate.Endpoint> endpoints = new ArrayList<>();
+        for (String e : plan.sql()) {
+            Map.Entry<String, Integer> hp = GatePlan.split(e);
+            endpoints.add(new SqlGate.Endpoint(hp.getKey(), hp.getValue()));
+        }
+        return SqlGate.of(endpoints, plan.sqlZone(), plan.expected(), timing);
     }
 
     private GateTiming timing(Duration pause, Duration timeout) {
