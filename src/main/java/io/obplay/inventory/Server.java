@@ -33,9 +33,9 @@ public record Server(
         Map<String, Setting> settings) {
 
     public Server {
-        dirs = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(dirs));
-        ports = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(ports));
-        pidFiles = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(pidFiles));
+        dirs = OrderedMaps.frozen(dirs);  // shared with the servers whose maps are equal in order
+        ports = OrderedMaps.frozen(ports);
+        pidFiles = OrderedMaps.frozen(pidFiles);
         settings = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(settings));
     }
 
