@@ -29,7 +29,7 @@ public record Dag(
     public static final int MAINTENANCE_OBPROXY = 4;
 
     public Dag {
-        additionalData = additionalData == null ? null : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(additionalData));
+        additionalData = FrozenData.of(additionalData);
         nodes = nodes == null ? List.of() : List.copyOf(nodes);
     }
 

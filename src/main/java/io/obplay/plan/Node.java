@@ -17,7 +17,7 @@ public record Node(
         List<SubTask> subTasks) {
 
     public Node {
-        additionalData = additionalData == null ? null : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(additionalData));
+        additionalData = FrozenData.of(additionalData);
         subTasks = subTasks == null ? List.of() : List.copyOf(subTasks);
     }
 

@@ -32,7 +32,7 @@ public record SubTask(
     }
 
     public SubTask {
-        additionalData = additionalData == null ? null : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(additionalData));
+        additionalData = FrozenData.of(additionalData);
         taskLogs = taskLogs == null ? List.of() : List.copyOf(taskLogs);
     }
 

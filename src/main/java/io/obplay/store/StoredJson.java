@@ -9,8 +9,11 @@ import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 
 import java.io.IOException;
+import io.obplay.plan.FrozenData;
+
 import java.util.AbstractMap;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -21,12 +24,12 @@ import java.util.Set;
  * scripts): then the stored text, which {@link Rows#json} wrote with Jackson's defaults, is written as it is,
  * the same bytes a parse and a compact re-serialization would give, without either cost.
  *
- * <p>Any other use (get, iteration, a change) parses it once and from then on behaves as the parsed
- * {@link LinkedHashMap}, changes included; an indenting writer always gets the parsed map, so pretty output is
- * unchanged.
+ * <p>Any other use (get, iteration) parses it once and from then on reads the parsed {@link LinkedHashMap}; an
+ * indenting writer always gets the parsed map, so pretty output is unchanged. It cannot be changed (it is a
+ * {@link FrozenData}, which the plan's records keep without a copy: a copy would read, so parse, every entry).
  */
 @JsonSerialize(using = StoredJson.Writer.class)
-final class StoredJson extends AbstractMap<String, Object> {
+final class StoredJson extends AbstractMap<String, Object> implements FrozenData {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final TypeReference<LinkedHashMap<String, Object>> MAP = new TypeReference<>() {
     };
@@ -56,6 +59,11 @@ final class StoredJson extends AbstractMap<String, Object> {
         return parsed;
     }
 
+    /** Whether something has read it (for tests). */
+    synchronized boolean parsed() {
+        return parsed != null;
+    }
+
     /** The stored text while nothing has read the map; else null. */
     private synchronized String untouched() {
         return parsed == null ? text : null;
@@ -63,7 +71,7 @@ final class StoredJson extends AbstractMap<String, Object> {
 
     @Override
     public Set<Entry<String, Object>> entrySet() {
-        return map().entrySet();
+        return Collections.unmodifiableMap(map()).entrySet();
     }
 
     @Override
@@ -71,9 +79,11 @@ final class StoredJson extends AbstractMap<String, Object> {
         return map().size();
     }
 
+    /** Without a parse while untouched: Jackson writes an empty object as {@code {}}. */
     @Override
     public boolean isEmpty() {
-        return map().isEmpty();
+        String t = untouched();
+        return t != null ? t.equals("{}") : map().isEmpty();
     }
 
     @Override
@@ -92,33 +102,23 @@ final class StoredJson extends AbstractMap<String, Object> {
     }
 
     @Override
-    public Object put(String key, Object value) {
-        return map().put(key, value);
-    }
-
-    @Override
-    public Object remove(Object key) {
-        return map().remove(key);
-    }
-
-    @Override
-    public void putAll(Map<? extends String, ?> m) {
-        map().putAll(m);
-    }
-
-    @Override
-    public void clear() {
-        map().clear();
-    }
-
-    @Override
     public Set<String> keySet() {
-        return map().keySet();
+        return Collections.unmodifiableSet(map().keySet());
     }
 
     @Override
     public Collection<Object> values() {
-        return map().values();
+        return Collections.unmodifiableCollection(map().values());
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o == this || (o instanceof Map<?, ?> m && map().equals(m));
+    }
+
+    @Override
+    public int hashCode() {
+        return map().hashCode();
     }
 
     /** The text to store: the stored text itself while untouched. */

@@ -45,18 +45,31 @@ class StoredJsonTest {
     }
 
     @Test
-    void readsAndChangesBehaveAsAMap() throws Exception {
+    void readsBehaveAsAMapAndChangesAreRefused() throws Exception {
         Map<String, Object> lazy = Rows.map(Rows.json(sample()));
         assertEquals(sample(), lazy);
         assertEquals(sample().hashCode(), lazy.hashCode());
         assertEquals(3, lazy.get("i"));
-        lazy.put("i", 4);
-        lazy.remove("none");
-        Map<String, Object> changed = sample();
-        changed.put("i", 4);
-        changed.remove("none");
-        assertEquals(COMPACT.writeValueAsString(changed), COMPACT.writeValueAsString(lazy));
-        assertEquals(COMPACT.writeValueAsString(changed), Rows.json(lazy));
+        assertThrows(UnsupportedOperationException.class, () -> lazy.put("i", 4));
+        assertThrows(UnsupportedOperationException.class, () -> lazy.remove("none"));
+        assertThrows(UnsupportedOperationException.class, () -> lazy.entrySet().clear());
+        assertThrows(UnsupportedOperationException.class, () -> lazy.keySet().remove("i"));
+        assertEquals(sample(), lazy, "unchanged");
+    }
+
+    @Test
+    void theRecordsKeepAStoredMapWithoutReadingIt() throws Exception {
+        String stored = Rows.json(sample());
+        StoredJson lazy = (StoredJson) Rows.map(stored);
+        io.obplay.plan.SubTask t = new io.obplay.plan.SubTask("1", 1, "Stop", io.obplay.plan.State.READY,
+                io.obplay.plan.Operator.RUN, null, null, lazy, 0, null, List.of());
+        io.obplay.plan.Node n = new io.obplay.plan.Node("1", 1, "Stop", io.obplay.plan.State.READY,
+                io.obplay.plan.Operator.RUN, null, null, lazy, List.of(t));
+        assertTrue(t.additionalData() == lazy && n.additionalData() == lazy, "kept as it is, not copied");
+        assertTrue(COMPACT.writeValueAsString(Map.of("a", t.additionalData())).contains(stored));
+        assertTrue(!lazy.parsed(), "a copy would have read, so parsed, every entry");
+        assertEquals(3, t.additionalData().get("i"));
+        assertTrue(lazy.parsed());
     }
 
     @Test
