@@ -18,10 +18,25 @@ check_home() {
   case $(printf '\001\000' | od -An -tx2 2>/dev/null) in *0100*) LE=0 ;; *) LE=1 ;; esac
   SKIP=' '; a=$$
   while [ "$a" -gt 1 ] 2>/dev/null; do
-    SKIP="$SKIP$a "; a=$(awk '$1 == "PPid:" { print $2 }' "/proc/$a/status" 2>/dev/null)
+    SKIP="$SKIP$a "; status_of "$a" PPid; a=$SV
   done
-  OWN=
+  OWN='' HOST_KEYS='' HOST_KEYS_READ=0
   HOME_UIDS=" $(id -u) $(stat -c %u -- "$REAL_HOME" 2>/dev/null) "
+  # home_candidates reads every cwd and exe link in one pass with GNU find, when it is there and the home has no
+  # newline; decided once, not on every poll
+  FIND_LINKS=0
+  if find /proc/self/cwd -maxdepth 0 -printf '' 2>/dev/null && [ "$(printf '%s%s' "$HOME_DIR" "$REAL_HOME" | wc -l)" -eq 0 ]; then
+    FIND_LINKS=1
+  fi
+}
+# status_of PID FIELD: SV = the first word of FIELD in /proc/PID/status, '' when there is none; read by the shell
+# itself, without starting a process (the stop and start scripts ask this several times a second)
+status_of() {
+  SV=
+  [ -r "/proc/$1/status" ] || return 0
+  while read -r so_k so_v _; do
+    if [ "$so_k" = "$2:" ]; then SV=$so_v; return 0; fi
+  done 2>/dev/null < "/proc/$1/status"
 }
 in_home() {
   case $1 in "$REAL_HOME"|"$REAL_HOME"/*|"$REAL_HOME (deleted)"|"$HOME_DIR"|"$HOME_DIR"/*) return 0 ;; esac
@@ -29,7 +44,8 @@ in_home() {
 }
 # alive PID: the process exists and is not a zombie
 alive() {
-  case $(awk '$1 == "State:" { print $2 }' "/proc/$1/status" 2>/dev/null) in ''|Z|X) return 1 ;; esac
+  status_of "$1" State
+  case $SV in ''|Z|X) return 1 ;; esac
 }
 # ours PID: the process is alive, its cwd or exe lies in the home and it runs as the server's user; sets CWD
 # and EXE either way
@@ -40,7 +56,7 @@ ours() {
 # same_user PID: PID runs as the login user, as the owner of the home, or as the owner of its cwd or exe in
 # the home; a process of another user (a log shipper working in the log dir) is someone else's
 same_user() {
-  su_u=$(awk '$1 == "Uid:" { print $2 }' "/proc/$1/status" 2>/dev/null)
+  status_of "$1" Uid; su_u=$SV
   [ -n "$su_u" ] || return 1
   case $HOME_UIDS in *" $su_u "*) return 0 ;; esac
   for su_f in "$CWD" "$EXE"; do
@@ -50,10 +66,10 @@ same_user() {
 }
 # user_of PID: the name (else the number) of the user the process runs as
 user_of() {
-  uo=$(awk '$1 == "Uid:" { print $2 }' "/proc/$1/status" 2>/dev/null)
+  status_of "$1" Uid; uo=$SV
   getent passwd "$uo" 2>/dev/null | awk -F: '{ print $1; exit }' | grep . || printf '%s\n' "${uo:-?}"
 }
-ppid_of() { awk '$1 == "PPid:" { print $2 }' "/proc/$1/status" 2>/dev/null; }
+ppid_of() { status_of "$1" PPid; [ -z "$SV" ] || printf '%s\n' "$SV"; }
 comm_of() { cat "/proc/$1/comm" 2>/dev/null || printf '?'; }
 # describe PID: the process in words: exe, cwd, name, user and parent
 describe() {
@@ -81,7 +97,8 @@ whose() {
     return 0
   fi
   wf=$(stat -c %u -- "$2" 2>/dev/null)
-  if [ -n "$wf" ] && [ "$wf" != "$(awk '$1 == "Uid:" { print $2 }' "/proc/$1/status" 2>/dev/null)" ]; then
+  status_of "$1" Uid
+  if [ -n "$wf" ] && [ "$wf" != "$SV" ]; then
     WHOSE=other; WHY="it runs as user $wu, the pid file belongs to user id $wf"; return 0
   fi
   WHOSE=unknown; WHY="which runs as user $wu and whose cwd and exe user $(id -un 2>/dev/null) cannot read: obplay cannot tell whose it is"
@@ -140,9 +157,12 @@ own_addrs() {
     # shellcheck disable=SC2012
     oa_ino="$oa_ino $(ls -l "/proc/$oa_p/fd" 2>/dev/null | awk -F'socket:[[]' 'NF > 1 { sub(/[]].*/, "", $2); printf " %s", $2 }')"
   done
+  if [ "$HOST_KEYS_READ" = 0 ]; then  # the inventory host and what it resolves to: looked up once
+    HOST_KEYS_READ=1 HOST_KEYS=$({ printf '%s\n' "$HOST"; getent ahosts "$HOST" 2>/dev/null | awk '{ print $1 }'; } | awk "$ADDR_AWK"'
+      { k = textaddr($1); if (k != "") print k }')
+  fi
   OWN=$({
-    { printf '%s\n' "$HOST"; getent ahosts "$HOST" 2>/dev/null | awk '{ print $1 }'; } | awk "$ADDR_AWK"'
-      { k = textaddr($1); if (k != "") print k }'
+    [ -z "$HOST_KEYS" ] || printf '%s\n' "$HOST_KEYS"
     cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v le="$LE" -v ino="$oa_ino" "$ADDR_AWK"'
       BEGIN { n = split(ino, x, " "); for (i = 1; i <= n; i++) want[x[i]] = 1 }
       $4 == "0A" && ($10 in want) { print procaddr(substr($2, 1, index($2, ":") - 1)) }'
@@ -199,7 +219,7 @@ home_procs() {
 # home_candidates: pids that may have their cwd or exe in the home (home_procs proves each with ours):
 # with GNU find, those whose cwd or exe link starts there, read in one pass; else every pid
 home_candidates() {
-  if find /proc/self/cwd -maxdepth 0 -printf '' 2>/dev/null && [ "$(printf '%s%s' "$HOME_DIR" "$REAL_HOME" | wc -l)" -eq 0 ]; then
+  if [ "$FIND_LINKS" = 1 ]; then
     find /proc/[0-9]*/cwd /proc/[0-9]*/exe -maxdepth 0 -printf '%p %l\n' 2>/dev/null | H=$HOME_DIR R=$REAL_HOME awk '
       function under(l, d) { return l == d || index(l, d "/") == 1 || l == d " (deleted)" }
       { i = index($0, " "); link = substr($0, i + 1) }

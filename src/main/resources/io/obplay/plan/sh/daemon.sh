@@ -15,7 +15,7 @@ is_daemon() {
   [ -n "$id_sh" ] || return 1
   case $id_sh in /*) ;; *) id_sh=${CWD:-}/$id_sh ;; esac
   in_home "$id_sh" || in_home "$(readlink -f -- "$id_sh" 2>/dev/null)" || return 1
-  id_u=$(awk '$1 == "Uid:" { print $2 }' "/proc/$1/status" 2>/dev/null)
+  status_of "$1" Uid; id_u=$SV
   case $HOME_UIDS in *" $id_u "*) return 0 ;; esac
   [ -n "$id_u" ] && [ "$(stat -L -c %u -- "$id_sh" 2>/dev/null)" = "$id_u" ]
 }

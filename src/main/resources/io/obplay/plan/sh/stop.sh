@@ -57,7 +57,8 @@ freeze() {
   send STOP "$1" "$2"
   fz_n=0
   while [ "$fz_n" -lt 10 ] && alive "$1"; do
-    case $(awk '$1 == "State:" { print $2 }' "/proc/$1/status" 2>/dev/null) in T|t) return 0 ;; esac
+    status_of "$1" State
+    case $SV in T|t) return 0 ;; esac
     fz_n=$((fz_n + 1)); sleep 0.1
   done
 }
@@ -94,15 +95,15 @@ came_back() {
   fi
   fail 1 "not stopped: port(s) [$2] LISTEN again on $NAME's addresses${HOLDER:+, held by $HOLDER}"
 }
-# settle: for SETTLE/100 s, poll every 0.2 s: fail (1) as soon as a process runs under the home or one of
-# PORTS LISTENs on the server's addresses
+# settle: for SETTLE/100 s, poll every 0.5 s, and once more at its end: fail (1) as soon as a process runs under
+# the home or one of PORTS LISTENs on the server's addresses
 settle() {
   now; st_end=$((NOW + SETTLE))
   while :; do
     st_p=$(home_procs); st_b=$(ports_listen)
     [ -z "$st_p$st_b" ] || came_back "$st_p" "$st_b"
     now; [ "$NOW" -lt "$st_end" ] || return 0
-    sleep 0.2
+    if [ $((st_end - NOW)) -lt 50 ]; then sleep "0.$((st_end - NOW + 10))"; else sleep 0.5; fi
   done
 }
 # tidy_pid_files FILE...: remove each pid file whose pid is proved dead or someone else's; keep the others
