@@ -25,6 +25,11 @@ final class OrderedMaps {
     private OrderedMaps() {
     }
 
+    /** How many maps the cache holds now (for tests). */
+    static int size() {
+        return SHARED.size();
+    }
+
     /** An unmodifiable copy of {@code m} in its order, the same instance for every map equal to it in order. */
     @SuppressWarnings("unchecked")
     static <V> Map<String, V> frozen(Map<String, V> m) {

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class OrderedMapsTest {
 
@@ -54,6 +55,7 @@ class OrderedMapsTest {
         for (int i = 0; i < OrderedMaps.LIMIT * 3; i++) {
             Map<String, Integer> m = OrderedMaps.frozen(ports("mysql_port", i));
             assertEquals(i, m.get("mysql_port"));
+            assertTrue(OrderedMaps.size() <= OrderedMaps.LIMIT, () -> OrderedMaps.size() + " maps cached");
         }
         assertSame(OrderedMaps.frozen(ports("mysql_port", 7)), OrderedMaps.frozen(ports("mysql_port", 7)));
     }
