@@ -13,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 JAR=target/obplay.jar
+OBPLAY=bin/obplay  # the launcher: the same as `java -jar "$JAR"`, started faster (class-data archive, C1 only)
 STATE=/tmp/obplay-demo-state
 if [ ! -f "$JAR" ]; then
   echo "== building $JAR"
@@ -25,14 +26,14 @@ for pb in restart-obproxy stop-cluster start-cluster; do
   echo
   echo "== obplay run -i inventories/local.yaml playbooks/$pb.yaml --yes"
   set +e
-  java -jar "$JAR" run -i inventories/local.yaml "playbooks/$pb.yaml" --yes --state-dir "$STATE"
+  "$OBPLAY" run -i inventories/local.yaml "playbooks/$pb.yaml" --yes --state-dir "$STATE"
   rc=$?
   set -e
   [ "$rc" -eq 0 ] || break
 done
 echo
 echo "== obplay dag list"
-java -jar "$JAR" dag list --state-dir "$STATE" -n 3
+"$OBPLAY" dag list --state-dir "$STATE" -n 3
 echo
 echo "== the demo cluster runs again: each server's pid file and the process it names"
 for f in /tmp/obplay-demo/*/run/*.pid; do

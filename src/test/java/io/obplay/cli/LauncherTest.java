@@ -89,6 +89,27 @@ class LauncherTest {
     }
 
     @Test
+    void throughSymlinksItFindsTheJarOfItsOwnCheckout() throws Exception {
+        // a symlink on the PATH (absolute), and one to that symlink (relative): the jar is still the checkout's
+        Path bin = Files.createDirectories(tmp.resolve("home/.local/bin"));
+        Path absolute = Files.createSymbolicLink(bin.resolve("obplay"), LAUNCHER);
+        Path relative = Files.createSymbolicLink(tmp.resolve("home/obplay"), Path.of(".local/bin/obplay"));
+        Path ownJar = LAUNCHER.getParent().getParent().resolve("target/obplay.jar");
+        for (Path link : List.of(absolute, relative)) {
+            ProcessBuilder pb = new ProcessBuilder(link.toString(), "plan").directory(tmp.toFile());
+            pb.environment().remove("OBPLAY_JAVA_OPTS");
+            pb.environment().remove("OBPLAY_JAR");
+            pb.environment().put("JAVA", fakeJava.toString());
+            Process p = pb.start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue());
+            List<String> args = List.of(out.split("\n"));
+            assertEquals(ownJar.toString(), args.get(args.indexOf("-jar") + 1), link + ": " + args);
+        }
+    }
+
+    @Test
     void shellcheckFindsNothing() throws Exception {
         Path shellcheck = Stream.of("/usr/bin/shellcheck", "/usr/local/bin/shellcheck").map(Path::of)
                 .filter(Files::isExecutable).findFirst()
