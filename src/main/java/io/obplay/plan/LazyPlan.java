@@ -54,8 +54,15 @@ public final class LazyPlan {
     }
 
     private String id(long localId) {
-        return new GenericId(kind, ipv4, agentPort, localId).toString();
+        String prefix = idPrefix;
+        if (prefix == null) {  // what every id of this plan starts with: the id of local id 0 but its last digit
+            String zero = new GenericId(kind, ipv4, agentPort, 0).toString();
+            idPrefix = prefix = zero.substring(0, zero.length() - 1);
+        }
+        return prefix + localId;
     }
+
+    private String idPrefix;
 
     /** Makes every sub-task: the plan {@link Planner#plan} gives. May throw what the step scripts throw. */
     public Plan plan() {
@@ -239,12 +246,21 @@ public final class LazyPlan {
             long taskId = st.firstTaskId();
             ScriptInput last = null;
             Json json = null;
+            SubTaskJson whole = null;
             for (Server s : st.servers()) {
                 ScriptInput in = ScriptInput.of(s, step);
                 if (!in.equals(last)) {
                     json = new Json(StepScripts.template(step, in, s.name()));  // the one script choice, as plan() makes it
+                    whole = SubTaskJson.of(new SubTaskJson.Shape(taskName, s.role().processName(), kind, step.index(),
+                            timeout), json.template);
                     last = in;
                 }
+                if (whole != null) {
+                    whole.write(j, id(taskId), taskId, s);
+                    taskId++;
+                    continue;
+                }
+                // the same, call by call: for a template whose text holds SubTaskJson's marker characters
                 ScriptTemplate t = json.template;
                 ObshellStream.taskStart(j, id(taskId), taskId, taskName, State.PENDING, Operator.RUN, Times.UNSET, Times.UNSET);
                 ObshellStream.taskDataHead(j, s.name(), s.role().processName(), s.host(), kind, step.index(), timeout,

@@ -13,8 +13,11 @@ import java.io.ByteArrayOutputStream;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -134,6 +137,76 @@ class ObshellStreamTest {
                     assertTrue(script.contains("\nNAME=" + StepScripts.quote(server) + "\nHOST="), script);
                 }
             }
+        }
+    }
+
+    @Test
+    void serversWhoseTextHoldsTheCopyMarkersAreWrittenCallByCallAndTheSame() throws Exception {
+        // SubTaskJson cuts a sub-task written once at private-use marker characters and numbers; a home, a path or a
+        // name that holds them itself must not be cut there: those sub-tasks are written call by call, the same text
+        String yaml = """
+                cluster: markers
+                transport: local
+                observer: { home_path: /data/ob }
+                zones:
+                  zone1:
+                    servers:
+                      - host: 10.0.1.1
+                      - host: 10.0.1.2
+                      - { host: 10.0.1.3, home_path: "/data/\\ue000id\\ue001" }
+                      - { host: 10.0.1.4, home_path: "/data/\\ue000host\\ue001" }
+                      - { host: 10.0.1.5, home_path: "/data/918273645546372819" }
+                      - { host: 10.0.1.6, home_path: "/data/\\ue001" }
+                      - { host: 10.0.1.7, home_path: "/data/x", agent_port: 3886 }
+                obproxy:
+                  defaults: { home_path: /data/px }
+                  clusters:
+                    - id: 1
+                      name: "quotes \\" and \\\\ and \\ue000name\\ue001 é"
+                      servers:
+                        - { id: 1, host: 10.0.9.1 }
+                        - { id: 2, host: 10.0.9.2 }
+                """;
+        Inventory inv = InventoryLoader.load(YamlSource.of("inv.yaml", yaml));
+        Playbook pb = PlaybookLoader.load(YamlSource.of("pb.yaml", """
+                name: markers
+                targets: { all: true }
+                allow_majority_loss: true
+                steps:
+                  - stop: { grace: 1s }
+                  - cleanup: { paths: [log] }
+                  - shell: "echo {{home_path}}"
+                """), inv);
+        assertAllWritersAgree(inv, pb);
+    }
+
+    @Test
+    void aStepNameWithTheMarkersIsWrittenTheSame() throws Exception {
+        Inventory inv = InventoryLoader.load(Path.of("inventories/demo.yaml"));
+        Playbook pb = PlaybookLoader.load(YamlSource.of("pb.yaml", """
+                name: markers
+                targets: { zones: [zone1] }
+                steps:
+                  - shell: "true"
+                    name: "a \\ue000id\\ue001 step 1928374655"
+                """), inv);
+        assertAllWritersAgree(inv, pb);
+    }
+
+    @Test
+    void aTemplateWhoseTextHoldsAMarkerIsNotCutThere() {
+        SubTaskJson.Shape shape = new SubTaskJson.Shape("Stop", "observer", "stop", 1, 30);
+        String plain = "#!/bin/sh\nNAME=\nHOST=\nrest\n";
+        int name = plain.indexOf("NAME=") + 5;
+        int host = plain.indexOf("HOST=") + 5;
+        assertNotNull(SubTaskJson.of(shape, new ScriptTemplate(plain, name, host, List.of("TERM"), List.of("/p"), null)));
+        assertNotNull(SubTaskJson.of(shape, ScriptTemplate.fixed("true", List.of(), List.of(), null, "true")));
+        for (String odd : List.of("\uE000id\uE001", "\uE000", "\uE001", "918273645546372819", "1928374655")) {
+            String text = plain.replace("rest", odd);
+            assertNull(SubTaskJson.of(shape, new ScriptTemplate(text, name, host, List.of(), List.of(), null)), odd);
+            assertNull(SubTaskJson.of(shape, new ScriptTemplate(plain, name, host, List.of(odd), List.of(), null)), odd);
+            assertNull(SubTaskJson.of(new SubTaskJson.Shape(odd, "observer", "stop", 1, 30),
+                    ScriptTemplate.fixed("true", List.of(), List.of(), null, "true")), odd);
         }
     }
 }
