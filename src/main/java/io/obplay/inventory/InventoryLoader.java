@@ -188,10 +188,7 @@ public final class InventoryLoader {
      * nothing but its host: every setting but {@code host} comes from the same layers, so it is the template's.
      */
     private static Server fromTemplate(Server t, String host) {
-        Map<String, Setting> settings = new LinkedHashMap<>(t.settings().size() * 4 / 3 + 1);
-        for (Map.Entry<String, Setting> e : t.settings().entrySet()) {
-            settings.put(e.getKey(), e.getKey().equals("host") ? new Setting(host, "inventory") : e.getValue());
-        }
+        Map<String, Setting> settings = OrderedMaps.withOne(t.settings(), "host", new Setting(host, "inventory"));
         return new Server(Role.OBSERVER, HostName.withPort(host, t.agentPort()), t.group(), 0, 0, host, t.agentPort(), t.ssh(), t.home(),
                 t.dirs(), t.ports(), t.pidFiles(), settings);
     }

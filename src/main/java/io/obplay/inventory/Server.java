@@ -1,6 +1,5 @@
 package io.obplay.inventory;
 
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -36,7 +35,7 @@ public record Server(
         dirs = OrderedMaps.frozen(dirs);  // shared with the servers whose maps are equal in order
         ports = OrderedMaps.frozen(ports);
         pidFiles = OrderedMaps.frozen(pidFiles);
-        settings = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(settings));
+        settings = OrderedMaps.unmodifiable(settings);  // a copy, or a shared one as it is
     }
 
     /** The address obshell would show for this server's agent: {@code ip:agent_port} ({@code [ipv6]:agent_port}). */

@@ -77,4 +77,34 @@ class OrderedMapsTest {
                 "/home/admin/oceanbase", dirs, ports("mysql_port", 2881, "rpc_port", 2882),
                 Map.of("server", "run/observer.pid"), Map.of());
     }
+
+    @Test
+    void oneValueReplacedKeepsTheOrderSharesTheRestAndCannotBeChanged() {
+        Map<String, Integer> base = java.util.Collections.unmodifiableMap(ports("cluster", 1, "host", 2, "zone", 3));
+        Map<String, Integer> m = OrderedMaps.withOne(base, "host", 20);
+        assertEquals(ports("cluster", 1, "host", 20, "zone", 3), m);
+        assertEquals(ports("cluster", 1, "host", 20, "zone", 3).hashCode(), m.hashCode());
+        assertEquals(List.of("cluster", "host", "zone"), List.copyOf(m.keySet()));
+        assertEquals(List.of(1, 20, 3), List.copyOf(m.values()));
+        assertEquals(20, m.get("host"));
+        assertEquals(1, m.get("cluster"));
+        assertEquals(null, m.get("nothing"));
+        assertTrue(m.containsKey("zone"));
+        assertEquals(3, m.size());
+        assertEquals(2, base.get("host"));  // the base is untouched
+        assertThrows(UnsupportedOperationException.class, () -> m.put("zone", 4));
+        assertThrows(UnsupportedOperationException.class, () -> m.remove("zone"));
+        for (Map.Entry<String, Integer> e : m.entrySet()) {
+            assertThrows(UnsupportedOperationException.class, () -> e.setValue(9));
+        }
+        assertThrows(UnsupportedOperationException.class, () -> m.entrySet().iterator().remove());
+        // replacing again starts from the same base, not from a chain of views
+        assertEquals(ports("cluster", 1, "host", 30, "zone", 3), OrderedMaps.withOne(m, "host", 30));
+        assertSame(m, OrderedMaps.unmodifiable(m));  // Server keeps it as it is
+        Map<String, Integer> plain = ports("a", 1);
+        Map<String, Integer> copy = OrderedMaps.unmodifiable(plain);
+        plain.put("b", 2);
+        assertEquals(ports("a", 1), copy);  // any other map is copied
+        assertThrows(IllegalArgumentException.class, () -> OrderedMaps.withOne(base, "port", 1));
+    }
 }
