@@ -12,7 +12,6 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
 import org.yaml.snakeyaml.nodes.SequenceNode;
 import org.yaml.snakeyaml.parser.ParserImpl;
 import org.yaml.snakeyaml.reader.StreamReader;
-import org.yaml.snakeyaml.resolver.Resolver;
 
 import java.io.IOException;
 import java.io.StringReader;
@@ -290,7 +289,7 @@ public final class YamlSource {
         try {
             // what new Yaml(options).compose(reader) does, without building the Yaml object's constructor and
             // representer (classes and start-up time a node tree does not need)
-            Node node = new Composer(new ParserImpl(new StreamReader(new StringReader(text)), options), new Resolver(), options)
+            Node node = new Composer(new ParserImpl(new StreamReader(new StringReader(text)), options), new ReusingResolver(), options)
                     .getSingleNode();
             if (node == null) {
                 problems.add(new Problem(file, 1, 1, "the file is empty; expected a YAML mapping"));
