@@ -44,13 +44,23 @@ class LauncherTest {
     }
 
     @Test
-    void shortCommandsGetC1OnlyAndTheSerialCollector() throws Exception {
+    void shortCommandsGetC1OnlyTheSerialCollectorAndHugePagesWhereTheKernelOffersThem() throws Exception {
         for (String command : List.of("plan", "validate", "inventory", "--version")) {
-            assertEquals(jvm(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-jar", jar.toString(), command, "x")),
-                    launch(Map.of(), command, "x"), command);
+            assertEquals(jvm(short_(List.of("-jar", jar.toString(), command, "x"))), launch(Map.of(), command, "x"), command);
         }
-        assertEquals(jvm(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-jar", jar.toString(), "dag", "list")),
-                launch(Map.of(), "dag", "list"));
+        assertEquals(jvm(short_(List.of("-jar", jar.toString(), "dag", "list"))), launch(Map.of(), "dag", "list"));
+    }
+
+    /** The short commands' options: with huge pages when this kernel's transparent huge pages are not "never". */
+    private static List<String> short_(List<String> rest) throws IOException {
+        Path thp = Path.of("/sys/kernel/mm/transparent_hugepage/enabled");
+        boolean offered = Files.isReadable(thp) && !Files.readString(thp).isBlank() && !Files.readString(thp).contains("[never]");
+        List<String> all = new ArrayList<>(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
+        if (offered) {
+            all.add("-XX:+UseTransparentHugePages");
+        }
+        all.addAll(rest);
+        return all;
     }
 
     @Test
@@ -65,8 +75,7 @@ class LauncherTest {
     @Test
     void extraOptionsComeAfterTheLaunchersSoTheyWinAndAreNotGlobbed() throws Exception {
         Files.writeString(tmp.resolve("-Xmx1g"), ""); // a file a glob of the options could pick up
-        assertEquals(jvm(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=4", "-Xm*",
-                        "-jar", jar.toString(), "plan")),
+        assertEquals(jvm(short_(List.of("-XX:TieredStopAtLevel=4", "-Xm*", "-jar", jar.toString(), "plan"))),
                 launch(Map.of("OBPLAY_JAVA_OPTS", "-XX:TieredStopAtLevel=4 -Xm*"), "plan"));
     }
 
