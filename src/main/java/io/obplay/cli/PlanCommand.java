@@ -75,7 +75,9 @@ public final class PlanCommand implements Callable<Integer> {
             if (lazy.streamable()) {
                 stdout.flush();
                 if (stdout instanceof Main.Stdout s && StandardCharsets.UTF_8.equals(Charset.defaultCharset())) {
-                    lazy.writeObshell(s.stream());
+                    try (WriteBehind behind = new WriteBehind(s.stream())) {  // written while the next is made
+                        lazy.writeObshell(behind);
+                    }
                 } else {
                     lazy.writeObshell(stdout);
                 }
