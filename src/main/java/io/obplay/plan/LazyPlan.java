@@ -125,6 +125,11 @@ public final class LazyPlan {
     /** The libraries the scripts call and the number of hosts, found by {@link #streamable()}. */
     private final Set<String> libraries = new java.util.TreeSet<>();
     private long hostCount;
+    /**
+     * Per stage, where each run of servers with equal {@link ScriptInput}s starts (indexes into its servers), found
+     * by {@link #streamable()}: {@link #writeObshell} makes a template there and nowhere else, as plan() would.
+     */
+    private final List<int[]> runStarts = new ArrayList<>();
 
     private boolean checkStreamable() {
         Set<String> hosts = new HashSet<>();
@@ -134,12 +139,20 @@ public final class LazyPlan {
                 return false;
             }
             ScriptInput last = null;
-            for (Server s : st.servers()) {
+            int[] starts = new int[1];
+            int runs = 0;
+            List<Server> servers = st.servers();
+            for (int k = 0; k < servers.size(); k++) {
+                Server s = servers.get(k);
                 if (s == null || !text(s.name()) || !text(s.host()) || s.role() == null) {
                     return false;
                 }
                 ScriptInput in = ScriptInput.of(s, step);
                 if (!in.equals(last)) {
+                    if (runs == starts.length) {
+                        starts = java.util.Arrays.copyOf(starts, runs * 2);
+                    }
+                    starts[runs++] = k;
                     ScriptTemplate t;
                     try {
                         t = StepScripts.template(step, in, s.name());
@@ -153,6 +166,7 @@ public final class LazyPlan {
                 }
                 hosts.add(s.host());
             }
+            runStarts.add(java.util.Arrays.copyOf(starts, runs));
         }
         hostCount = hosts.size();
         return true;
@@ -236,7 +250,10 @@ public final class LazyPlan {
         ObshellStream.dagStart(j, id(1), 1, name, 1, stages.size(), maintenanceType, maintenanceKey, State.READY,
                 Operator.RUN, Times.UNSET, Times.UNSET, data);
         List<String> noLogs = List.of();
-        for (Stage st : stages) {
+        for (int stage = 0; stage < stages.size(); stage++) {
+            Stage st = stages.get(stage);
+            int[] starts = runStarts.get(stage);
+            int run = 0;
             ObshellStream.nodeStart(j, st.id(), st.nodeId(), st.name(), State.PENDING, Operator.RUN, Times.UNSET,
                     Times.UNSET, st.data());
             Step step = st.step();
@@ -244,16 +261,16 @@ public final class LazyPlan {
             String kind = step.kind().yamlName();
             long timeout = step.timeout().toSeconds();
             long taskId = st.firstTaskId();
-            ScriptInput last = null;
             Json json = null;
             SubTaskJson whole = null;
-            for (Server s : st.servers()) {
-                ScriptInput in = ScriptInput.of(s, step);
-                if (!in.equals(last)) {
-                    json = new Json(StepScripts.template(step, in, s.name()));  // the one script choice, as plan() makes it
+            List<Server> servers = st.servers();
+            for (int k = 0; k < servers.size(); k++) {
+                Server s = servers.get(k);
+                if (run < starts.length && starts[run] == k) {  // a new ScriptInput: its template, as plan() makes it
+                    json = new Json(StepScripts.template(step, ScriptInput.of(s, step), s.name()));
                     whole = SubTaskJson.of(new SubTaskJson.Shape(taskName, s.role().processName(), kind, step.index(),
                             timeout), json.template);
-                    last = in;
+                    run++;
                 }
                 if (whole != null) {
                     whole.write(j, id(taskId), taskId, s);
