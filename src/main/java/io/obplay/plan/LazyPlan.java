@@ -133,6 +133,8 @@ public final class LazyPlan {
 
     private boolean checkStreamable() {
         Set<String> hosts = new HashSet<>();
+        // the steps of a batch share its list of servers: each list's servers are checked and counted once
+        Set<List<Server>> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (Stage st : stages) {
             Step step = st.step();
             if (step == null || step.timeout() == null || step.name() == null) {
@@ -142,11 +144,16 @@ public final class LazyPlan {
             int[] starts = new int[1];
             int runs = 0;
             List<Server> servers = st.servers();
+            if (seen.add(servers)) {
+                for (Server s : servers) {
+                    if (s == null || !text(s.name()) || !text(s.host()) || s.role() == null) {
+                        return false;
+                    }
+                    hosts.add(s.host());
+                }
+            }
             for (int k = 0; k < servers.size(); k++) {
                 Server s = servers.get(k);
-                if (s == null || !text(s.name()) || !text(s.host()) || s.role() == null) {
-                    return false;
-                }
                 ScriptInput in = ScriptInput.of(s, step);
                 if (!in.equals(last)) {
                     if (runs == starts.length) {
@@ -164,7 +171,6 @@ public final class LazyPlan {
                     }
                     last = in;
                 }
-                hosts.add(s.host());
             }
             runStarts.add(java.util.Arrays.copyOf(starts, runs));
         }
