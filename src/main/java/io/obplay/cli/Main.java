@@ -19,7 +19,8 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(execute(args));
+        Integer rerun = FastStart.rerun(args);  // plain `java -jar` of a short command: run as bin/obplay runs it
+        System.exit(rerun != null ? rerun : execute(args));
     }
 
     /** Runs obplay with the given arguments and returns its exit code (for tests and {@link #main}). */

@@ -51,14 +51,19 @@ class LauncherTest {
         assertEquals(jvm(short_(List.of("-jar", jar.toString(), "dag", "list"))), launch(Map.of(), "dag", "list"));
     }
 
-    /** The short commands' options: with huge pages when this kernel's transparent huge pages are not "never". */
+    /**
+     * The short commands' options: with huge pages when this kernel's transparent huge pages are not "never". They
+     * are FastStart's, which plain `java -jar` re-runs a short command with: the two places say the same.
+     */
     private static List<String> short_(List<String> rest) throws IOException {
         Path thp = Path.of("/sys/kernel/mm/transparent_hugepage/enabled");
         boolean offered = Files.isReadable(thp) && !Files.readString(thp).isBlank() && !Files.readString(thp).contains("[never]");
+        assertEquals(offered, FastStart.hugePagesOffered());
         List<String> all = new ArrayList<>(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
         if (offered) {
             all.add("-XX:+UseTransparentHugePages");
         }
+        assertEquals(all, FastStart.options(offered));
         all.addAll(rest);
         return all;
     }
