@@ -61,6 +61,18 @@ final class JsonEvents implements RunListener {
     }
 
     @Override
+    public void subTaskTimed(Node node, SubTask task, io.obplay.run.Timings times) {
+        timed.put(task.taskId(), times);
+    }
+
+    /** The times of the sub-tasks told by {@link #subTaskTimed} and not yet finished. */
+    private final java.util.concurrent.ConcurrentHashMap<Long, io.obplay.run.Timings> timed = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static double ms(Duration d) {
+        return Math.round(d.toNanos() / 1e5) / 10.0;
+    }
+
+    @Override
     public void subTaskFinished(Node node, SubTask task, Outcome outcome) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("event", "sub_task_finished");
@@ -75,6 +87,15 @@ final class JsonEvents implements RunListener {
         m.put("execute_times", task.executeTimes());
         if (!task.startTime().equals(Times.UNSET) && !task.endTime().equals(Times.UNSET)) {
             m.put("elapsed_ms", Duration.between(task.startTime(), task.endTime()).toMillis());
+        }
+        io.obplay.run.Timings times = timed.remove(task.taskId());
+        if (times != null) {  // where that time went (see io.obplay.run.Timings)
+            Map<String, Object> t = new LinkedHashMap<>();
+            t.put("record_ms", ms(times.record()));
+            t.put("connect_ms", ms(times.connect()));
+            t.put("channel_ms", ms(times.channel()));
+            t.put("script_ms", ms(times.script()));
+            m.put("times", t);
         }
         m.put("last_log", task.taskLogs().isEmpty() ? null : task.taskLogs().get(task.taskLogs().size() - 1));
         emit(m);

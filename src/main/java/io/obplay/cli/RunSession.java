@@ -139,6 +139,11 @@ final class RunSession {
             }
 
             @Override
+            public void subTaskTimed(Node node, SubTask task, io.obplay.run.Timings times) {
+                ls.forEach(l -> l.subTaskTimed(node, task, times));
+            }
+
+            @Override
             public void subTaskFinished(Node node, SubTask task, Outcome outcome) {
                 ls.forEach(l -> l.subTaskFinished(node, task, outcome));
             }

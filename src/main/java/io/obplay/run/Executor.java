@@ -523,9 +523,12 @@ public final class Executor {
                 + data.timeoutSeconds() + "s) by obplay " + me;
         SubTask running = task.withState(State.RUNNING, task.operator(), started, Times.UNSET, task.executeTimes() + 1,
                 append(task, List.of(first))).withRanBy(me);
+        Spent spent = new Spent();
+        long t0 = System.nanoTime();
         if (!recordRunning(node, running, first)) {
             return running;
         }
+        spent.record = System.nanoTime() - t0;
         List<String> logs = Collections.synchronizedList(new ArrayList<>());
         String endpoint = server.ssh().user() + "@" + server.host() + ":" + server.ssh().port();
         String unreachable = unreachableHosts.get(endpoint);
@@ -535,11 +538,19 @@ public final class Executor {
         if (unreachable != null) {
             logs.add("FAILED: host " + data.host() + " is unreachable: " + unreachable);
             failedServers.put(data.server(), "host " + data.host() + " was unreachable in stage " + node.name());
-            return finish(node, running, State.FAILED, running.operator(), started, logs, Outcome.UNREACHABLE);
+            return finish(node, running, State.FAILED, running.operator(), started, logs, Outcome.UNREACHABLE, spent);
         }
         try {
-            Connection c = transport.connect(server);
+            long c0 = System.nanoTime();
+            Connection c;
+            try {
+                c = transport.connect(server);
+            } finally {
+                spent.connect = System.nanoTime() - c0;
+            }
             ExecResult r = c.run(data.runnable(dagData), Duration.ofSeconds(data.timeoutSeconds()), (err, line) -> logs.add(line));
+            spent.channel = r.opening().toNanos();
+            spent.script = r.elapsed().toNanos() - spent.channel;
             if (r.timedOut()) {
                 logs.add("FAILED: timed out after " + data.timeoutSeconds() + "s; " + (r.leftRunning() == null
                         ? "the script and its processes were ended" : r.leftRunning()));
@@ -560,9 +571,9 @@ public final class Executor {
             }
             if (!r.ok()) {
                 failedServers.put(data.server(), data.server() + " failed in stage " + node.name());
-                return finish(node, running, State.FAILED, running.operator(), started, logs, Outcome.FAILED);
+                return finish(node, running, State.FAILED, running.operator(), started, logs, Outcome.FAILED, spent);
             }
-            return finish(node, running, State.SUCCEED, running.operator(), started, logs, Outcome.OK);
+            return finish(node, running, State.SUCCEED, running.operator(), started, logs, Outcome.OK, spent);
         } catch (HostUnreachableException e) {
             unreachableHosts.putIfAbsent(endpoint, e.getMessage());
             if (spread) {
@@ -570,17 +581,17 @@ public final class Executor {
             }
             failedServers.put(data.server(), "host " + data.host() + " was unreachable in stage " + node.name());
             logs.add("FAILED: unreachable: " + e.getMessage());
-            return finish(node, running, State.FAILED, running.operator(), started, logs, Outcome.UNREACHABLE);
+            return finish(node, running, State.FAILED, running.operator(), started, logs, Outcome.UNREACHABLE, spent);
         } catch (ScriptCancelledException e) {
             logs.add("FAILED: " + e.getMessage());
-            return finish(node, running, State.FAILED, Operator.CANCEL, started, logs, Outcome.CANCELLED);
+            return finish(node, running, State.FAILED, Operator.CANCEL, started, logs, Outcome.CANCELLED, spent);
         } catch (InterruptedException e) {
             logs.add("FAILED: cancelled before the script started");
-            return finish(node, running, State.FAILED, Operator.CANCEL, started, logs, Outcome.CANCELLED);
+            return finish(node, running, State.FAILED, Operator.CANCEL, started, logs, Outcome.CANCELLED, spent);
         } catch (RuntimeException e) {
             logs.add("FAILED: " + e);
             failedServers.put(data.server(), data.server() + " failed in stage " + node.name());
-            return finish(node, running, State.FAILED, running.operator(), started, logs, Outcome.FAILED);
+            return finish(node, running, State.FAILED, running.operator(), started, logs, Outcome.FAILED, spent);
         }
     }
 
@@ -662,9 +673,16 @@ public final class Executor {
     }
 
     private SubTask finish(Node node, SubTask task, State state, Operator op, OffsetDateTime started, List<String> newLogs, Outcome outcome) {
+        return finish(node, task, state, op, started, newLogs, outcome, null);
+    }
+
+    /** As above; a sub-task that was recorded RUNNING also tells the listener where its time went ({@code spent}). */
+    private SubTask finish(Node node, SubTask task, State state, Operator op, OffsetDateTime started, List<String> newLogs,
+                           Outcome outcome, Spent spent) {
         List<String> copy = List.copyOf(newLogs);
         SubTask t = task.withState(state, op, started == null || started.equals(Times.UNSET) ? Times.now() : started, Times.now(),
                 task.executeTimes(), append(task, copy));
+        long w0 = System.nanoTime();
         if (spread) {
             if (!store.updateClaimed(t, copy, me)) {
                 listener.writeRefused(null, t, "its claim is no longer this instance's (another instance took the DAG over)");
@@ -672,8 +690,25 @@ public final class Executor {
         } else if (!leaseLost.get()) {
             store.updateSubTask(t, copy);
         }
+        if (spent != null) {
+            spent.record += System.nanoTime() - w0;
+            listener.subTaskTimed(node, t, spent.timings());
+        }
         listener.subTaskFinished(node, t, outcome);
         return t;
+    }
+
+    /** What a running sub-task spent where, in nanoseconds (see {@link Timings}); one thread's. */
+    private static final class Spent {
+        long record;
+        long connect;
+        long channel;
+        long script;
+
+        Timings timings() {
+            return new Timings(Duration.ofNanos(record), Duration.ofNanos(connect), Duration.ofNanos(channel),
+                    Duration.ofNanos(Math.max(0, script)));
+        }
     }
 
     private static List<String> append(SubTask t, List<String> logs) {

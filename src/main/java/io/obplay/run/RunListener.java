@@ -18,6 +18,13 @@ public interface RunListener {
     default void subTaskFinished(Node node, SubTask task, Outcome outcome) {
     }
 
+    /**
+     * Where the time of a sub-task that ran went ({@link Timings}); told just before its
+     * {@link #subTaskFinished}, on the same thread. Told only for sub-tasks that ran (or tried to run) a script.
+     */
+    default void subTaskTimed(Node node, SubTask task, Timings times) {
+    }
+
     default void stageFinished(Dag dag, int stage, Node node) {
     }
 

@@ -49,7 +49,7 @@ class RunCliTest {
 
     @Test
     void runRecordsTheDagAndJsonLinesAreValid() throws Exception {
-        Path pb = playbook("pb.yaml", "name: hello\ntargets: { all: true }\nsteps:\n  - shell: \"echo hi from {{home_path}}\"\n");
+        Path pb = playbook("pb.yaml", "name: hello\ntargets: { all: true }\nsteps:\n  - shell: \"sleep 0.3; echo hi from {{home_path}}\"\n");
         Path junit = dir.resolve("report.xml");
         CliTest.Result r = CliTest.run("run", "-i", inv.toString(), pb.toString(), "--yes", "--json", "--state-dir", state.toString(),
                 "--junit", junit.toString());
@@ -61,6 +61,25 @@ class RunCliTest {
         }
         assertTrue(lines.get(lines.size() - 1).contains("\"event\":\"dag_finished\"") && lines.get(lines.size() - 1).contains("\"exit_code\":0"));
         assertTrue(r.err().contains("Recap of DAG"), r.err());
+        // each sub-task that ran says where its time went, and the parts fit in its elapsed time
+        int timed = 0;
+        for (String l : lines) {
+            com.fasterxml.jackson.databind.JsonNode e = new com.fasterxml.jackson.databind.ObjectMapper().readTree(l);
+            if (!"sub_task_finished".equals(e.path("event").asText())) {
+                continue;
+            }
+            com.fasterxml.jackson.databind.JsonNode t = e.path("times");
+            double sum = 0;
+            for (String k : List.of("record_ms", "connect_ms", "channel_ms", "script_ms")) {
+                assertTrue(t.path(k).isNumber() && t.path(k).asDouble() >= 0, k + " in " + l);
+                sum += t.path(k).asDouble();
+            }
+            assertTrue(t.path("script_ms").asDouble() >= 300, "the script sleeps 0.3 s: " + l);
+            assertTrue(t.path("record_ms").asDouble() > 0, l);  // two real writes to SQLite
+            assertTrue(sum <= e.path("elapsed_ms").asDouble() + 50, "the parts fit in the whole: " + l);
+            timed++;
+        }
+        assertEquals(2, timed, r.out());
         assertTrue(Files.readString(junit).contains("<testcase classname=\"Run command on observer\" name=\"127.0.0.1:41001\""));
         CliTest.Result show = CliTest.run("dag", "show", "1", "--state-dir", state.toString());
         assertEquals(0, show.code(), show.err());

@@ -98,6 +98,7 @@ public final class LocalTransport implements Transport {
             } catch (IOException e) {
                 throw new HostUnreachableException("localhost", "cannot start /bin/sh: " + e.getMessage(), e);
             }
+            Duration opening = Duration.ofNanos(System.nanoTime() - start);  // the process started, the script its argument
             CountDownLatch streams = new CountDownLatch(2);
             AtomicReference<RuntimeException> sinkFailure = new AtomicReference<>();
             OutputSink guarded = (err, line) -> {
@@ -117,12 +118,12 @@ public final class LocalTransport implements Transport {
             }
             if (!done) {
                 String left = terminate(p, streams);
-                return new ExecResult(-1, true, Duration.ofNanos(System.nanoTime() - start), left);
+                return new ExecResult(-1, true, Duration.ofNanos(System.nanoTime() - start), left).opened(opening);
             }
             if (sinkFailure.get() != null) {
                 throw sinkFailure.get();
             }
-            return new ExecResult(p.exitValue(), false, Duration.ofNanos(System.nanoTime() - start));
+            return new ExecResult(p.exitValue(), false, Duration.ofNanos(System.nanoTime() - start)).opened(opening);
         }
     }
 

@@ -155,6 +155,7 @@ final class SshConnection implements Connection {
             } catch (IOException e) {
                 // the remote side went away before reading the script; the close/exit status will tell
             }
+            Duration opening = Duration.ofNanos(System.nanoTime() - start);
 
             boolean done;
             try {
@@ -168,7 +169,7 @@ final class SshConnection implements Connection {
                     throw new HostUnreachableException(host, "connection to " + label + " lost while ending a "
                             + "timed-out command" + (left == null ? "" : "; " + left));
                 }
-                return new ExecResult(-1, true, Duration.ofNanos(System.nanoTime() - start), left);
+                return new ExecResult(-1, true, Duration.ofNanos(System.nanoTime() - start), left).opened(opening);
             }
             int status = ch.getExitStatus();
             if (status == -1 && !stillAliveAfterChannelLoss()) {
@@ -179,7 +180,7 @@ final class SshConnection implements Connection {
             if (st.sinkFailure != null) {
                 throw st.sinkFailure;
             }
-            return new ExecResult(status, false, Duration.ofNanos(System.nanoTime() - start));
+            return new ExecResult(status, false, Duration.ofNanos(System.nanoTime() - start)).opened(opening);
         } finally {
             if (ch != null) {
                 ch.disconnect();

@@ -87,6 +87,10 @@ class SshTransportTest {
 
             ExecResult ok = c.run("true", Duration.ofSeconds(10), null);
             assertTrue(ok.ok());
+            // how much of the time went to opening a channel and sending the script: some, and not all of it
+            ExecResult slow = c.run("sleep 0.3", Duration.ofSeconds(10), null);
+            assertTrue(slow.opening().toNanos() > 0, slow.toString());
+            assertTrue(slow.elapsed().minus(slow.opening()).toMillis() >= 300, slow.toString());
         }
     }
 
